@@ -1,0 +1,10 @@
+// Package session owns a tracing run: the source it reads, the probes
+// resolved against the source's catalog, the dispatch loop that hands every
+// record to its event's handlers on one goroutine in time order, the
+// lifecycle (begin handlers, run until end of input, duration, exit(),
+// signal or command exit, end handlers), timers, the process model it
+// feeds, and the statistics every run reports: events, lost, handler errors
+// and handler time.
+//
+// It knows nothing of scripts: handlers are event.Handler values.
+package session
