@@ -1,0 +1,162 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/d5/tengo/v2"
+
+	"otrace/runtime/event"
+)
+
+// watchTick is the watchdog's resolution.
+const watchTick = 10 * time.Millisecond
+
+// Why a call was aborted.
+const (
+	abortTimeout int32 = iota + 1
+	abortInterrupt
+)
+
+// watchdog aborts a call that runs longer than its limit. The dispatch
+// goroutine bumps seq before and after each outermost call (odd while one
+// runs); a ticker goroutine that sees the same odd seq for longer than the
+// limit aborts the VM running now. Cost per call: two atomic adds.
+type watchdog struct {
+	seq     atomic.Uint64
+	vm      atomic.Pointer[tengo.VM]
+	limit   atomic.Int64 // of the running call, in ticks
+	aborted atomic.Uint64
+	reason  atomic.Int32
+	stop    chan struct{}
+	once    sync.Once
+
+	// Owned by the dispatch goroutine.
+	cur   *tengo.VM
+	nest  int
+	ticks int64
+}
+
+func newWatchdog() *watchdog {
+	d := &watchdog{stop: make(chan struct{})}
+	go d.watch()
+	return d
+}
+
+func (d *watchdog) watch() {
+	t := time.NewTicker(watchTick)
+	defer t.Stop()
+	var last uint64
+	var seen int64
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+		}
+		s := d.seq.Load()
+		if s%2 == 0 || s != last {
+			last, seen = s, 0
+			continue
+		}
+		seen++
+		if seen >= d.limit.Load() && d.aborted.Load() != s {
+			d.abort(s, abortTimeout)
+		}
+	}
+}
+
+// abort marks call s aborted, then aborts the VM running it. The mark comes
+// first so the call's guard reports it.
+func (d *watchdog) abort(s uint64, why int32) {
+	d.reason.Store(why)
+	d.aborted.Store(s)
+	if vm := d.vm.Load(); vm != nil && d.seq.Load() == s {
+		vm.Abort()
+	}
+}
+
+func (d *watchdog) interrupt() {
+	if s := d.seq.Load(); s%2 == 1 {
+		d.abort(s, abortInterrupt)
+	}
+}
+
+func (d *watchdog) close() { d.once.Do(func() { close(d.stop) }) }
+
+// guard runs one VM run under the watchdog with panics recovered, and
+// turns every way it can fail into an *event.HandlerError. fn is the
+// function called (nil for the top level): its position stands in when
+// Tengo gives none.
+func (s *Script) guard(vm *tengo.VM, limit time.Duration, fn tengo.Object, run func() error) (err error) {
+	d := s.dog
+	prev := d.cur
+	if vm != prev {
+		d.vm.Store(vm)
+		d.cur = vm
+	}
+	var seq uint64
+	outer := d.nest == 0
+	if outer {
+		if t := int64((limit + watchTick - 1) / watchTick); t != d.ticks {
+			d.ticks = t
+			d.limit.Store(t)
+		}
+		seq = d.seq.Add(1)
+	}
+	d.nest++
+	defer func() {
+		d.nest--
+		if r := recover(); r != nil {
+			err = panicError(r, s.where(fn))
+		}
+		if !outer && prev != vm {
+			// Back to the caller's VM; an outermost call leaves its VM
+			// current, so the next call on it needs no store.
+			d.cur = prev
+			d.vm.Store(prev)
+		}
+		if outer {
+			d.seq.Add(1)
+			if d.aborted.Load() == seq {
+				err = abortError(d.reason.Load(), limit, s.where(fn))
+			}
+		} else if d.aborted.Load() == d.seq.Load() {
+			// An abort of the outermost call stopped this nested VM, whose
+			// Run then returned nil: fail, so that this VM is replaced and
+			// the caller stops too (the watchdog aborts a call only once).
+			// Checked after the switch back, so an abort that found this
+			// VM still current was marked before this check.
+			err = abortError(d.reason.Load(), limit, s.where(fn))
+		}
+	}()
+	if err := run(); err != nil {
+		if errors.Is(err, tengo.ErrObjectAllocLimit) {
+			he := runtimeError(err)
+			he.Msg = fmt.Sprintf("allocated more than %d objects in one call and was stopped (raise --max-allocs)", s.opts.MaxAllocs)
+			return he
+		}
+		return runtimeError(err)
+	}
+	return nil
+}
+
+// where is the position of fn's start, or of the script's start.
+func (s *Script) where(fn tengo.Object) string {
+	if cf, ok := fn.(*tengo.CompiledFunction); ok {
+		if p := s.Position(cf); p != "" {
+			return p
+		}
+	}
+	return s.opts.File + ":1:1"
+}
+
+func abortError(why int32, limit time.Duration, where string) *event.HandlerError {
+	if why == abortInterrupt {
+		return &event.HandlerError{Msg: "interrupted", Pos: where}
+	}
+	return &event.HandlerError{Msg: fmt.Sprintf("ran longer than %v and was stopped (raise --handler-timeout)", limit), Pos: where}
+}

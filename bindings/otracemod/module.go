@@ -1,0 +1,318 @@
+// Package otracemod is the `otrace` module scripts see: otrace.on,
+// begin, end, every, exit, printf, args and output. It turns script
+// functions into handlers attached to a session and owns the event objects
+// those handlers receive.
+package otracemod
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/d5/tengo/v2"
+
+	"otrace/bindings/eventobj"
+	"otrace/bindings/host"
+	"otrace/runtime/event"
+	"otrace/runtime/session"
+)
+
+// Config is what the module needs from the command line.
+type Config struct {
+	Session *session.Session
+	// Out receives printf output (buffered by the caller, flushed through
+	// the session's Flush).
+	Out io.Writer
+	// Args are the script's arguments (after the script path).
+	Args []string
+	// Output is the -o destination, or "".
+	Output string
+}
+
+// Module is one script's otrace module.
+type Module struct {
+	cfg    Config
+	script *host.Script
+	env    *eventobj.Env
+	objs   []*eventobj.Event // by event ID
+}
+
+// New makes the module; Bind it to the compiled script before running it.
+func New(cfg Config) *Module {
+	return &Module{
+		cfg: cfg,
+		env: &eventobj.Env{Values: eventobj.NewValues(), Procs: cfg.Session.Processes()},
+	}
+}
+
+// Bind gives the module the script whose functions it calls.
+func (m *Module) Bind(s *host.Script) { m.script = s }
+
+// Attrs are the module's members, for the "otrace" global and
+// import("otrace").
+func (m *Module) Attrs() map[string]tengo.Object {
+	args := make([]tengo.Object, len(m.cfg.Args))
+	for i, a := range m.cfg.Args {
+		args[i] = &tengo.String{Value: a}
+	}
+	fn := func(name string, f tengo.CallableFunc) *tengo.UserFunction {
+		return &tengo.UserFunction{Name: name, Value: f}
+	}
+	return map[string]tengo.Object{
+		"on":     fn("on", m.on),
+		"begin":  fn("begin", m.begin),
+		"end":    fn("end", m.end),
+		"every":  fn("every", m.every),
+		"exit":   fn("exit", m.exit),
+		"printf": fn("printf", m.printf),
+		"sort":   fn("sort", sortArray),
+		"args":   &tengo.ImmutableArray{Value: args},
+		"output": &tengo.String{Value: m.cfg.Output},
+	}
+}
+
+// Object is the "otrace" global.
+func (m *Module) Object() tengo.Object { return &tengo.ImmutableMap{Value: m.Attrs()} }
+
+func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
+	if len(args) < 2 || len(args) > 3 {
+		return nil, fmt.Errorf("otrace.on(probe, [opts,] func(e) {...}): want 2 or 3 arguments, got %d", len(args))
+	}
+	if m.cfg.Session.Running() {
+		return nil, fmt.Errorf("otrace.on: handlers must be attached at the top level of the script, before tracing starts")
+	}
+	specs, err := probeNames(args[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(args) == 3 {
+		if err := checkOptions(args[1]); err != nil {
+			return nil, err
+		}
+	}
+	fn, err := m.function("otrace.on", args[len(args)-1], 1)
+	if err != nil {
+		return nil, err
+	}
+	var events []*event.Event
+	for _, spec := range specs {
+		evs, err := m.cfg.Session.Resolve(spec)
+		if err != nil {
+			return nil, err
+		}
+		// Probes may overlap ("sched:*" and "sched:sched_switch"): attach
+		// once per event, or the handler runs twice for each record.
+		for _, ev := range evs {
+			if !slices.Contains(events, ev) {
+				events = append(events, ev)
+			}
+		}
+	}
+	a := &event.Attachment{
+		Probe:   strings.Join(specs, ","),
+		Where:   m.script.Position(fn),
+		Handler: &eventHandler{m: m, fn: fn, withEvent: fn.NumParameters > 0},
+	}
+	m.cfg.Session.Attach(events, a)
+	for _, ev := range events {
+		for len(m.objs) <= ev.ID {
+			m.objs = append(m.objs, nil)
+		}
+		if m.objs[ev.ID] == nil {
+			m.objs[ev.ID] = eventobj.New(m.env, ev)
+		}
+	}
+	return tengo.UndefinedValue, nil
+}
+
+func probeNames(o tengo.Object) ([]string, error) {
+	switch v := o.(type) {
+	case *tengo.String:
+		return []string{v.Value}, nil
+	case *tengo.Array:
+		return stringList(v.Value)
+	case *tengo.ImmutableArray:
+		return stringList(v.Value)
+	}
+	return nil, fmt.Errorf("otrace.on: the probe must be a string like \"sched:sched_switch\" or an array of them, not %s", o.TypeName())
+}
+
+func stringList(objs []tengo.Object) ([]string, error) {
+	if len(objs) == 0 {
+		return nil, fmt.Errorf("otrace.on: the list of probes is empty")
+	}
+	out := make([]string, len(objs))
+	for i, o := range objs {
+		s, ok := o.(*tengo.String)
+		if !ok {
+			return nil, fmt.Errorf("otrace.on: probe %d is %s, not a string", i+1, o.TypeName())
+		}
+		out[i] = s.Value
+	}
+	return out, nil
+}
+
+// knownOptions are the keys otrace.on's options accept. Stacks (stack:)
+// arrive with the stack collector; until then asking for one is an error,
+// not a silent no-op.
+var knownOptions = map[string]bool{}
+
+func checkOptions(o tengo.Object) error {
+	var keys map[string]tengo.Object
+	switch v := o.(type) {
+	case *tengo.Map:
+		keys = v.Value
+	case *tengo.ImmutableMap:
+		keys = v.Value
+	default:
+		return fmt.Errorf("otrace.on: options must be a map like {stack: \"kernel\"}, not %s", o.TypeName())
+	}
+	var bad []string
+	for k := range keys {
+		if !knownOptions[k] {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return fmt.Errorf("otrace.on: this otrace does not support the option(s) %s", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// function checks that o is a script function taking at most maxParams
+// parameters.
+func (m *Module) function(what string, o tengo.Object, maxParams int) (*tengo.CompiledFunction, error) {
+	fn, ok := o.(*tengo.CompiledFunction)
+	if !ok {
+		return nil, fmt.Errorf("%s: want a function, got %s", what, o.TypeName())
+	}
+	if fn.NumParameters > maxParams || (fn.VarArgs && fn.NumParameters > 1) {
+		if maxParams == 0 {
+			return nil, fmt.Errorf("%s: the function must take no parameters, it takes %d", what, fn.NumParameters)
+		}
+		return nil, fmt.Errorf("%s: the function takes %d parameters; it gets one, the event: func(e) {...}", what, fn.NumParameters)
+	}
+	return fn, nil
+}
+
+// eventHandler calls a script function with the event object.
+type eventHandler struct {
+	m         *Module
+	fn        *tengo.CompiledFunction
+	withEvent bool
+}
+
+func (h *eventHandler) HandleEvent(rec *event.Record) error {
+	if !h.withEvent {
+		_, err := h.m.script.Call0(h.fn)
+		return err
+	}
+	o := h.m.objs[rec.Event.ID]
+	o.Point(rec)
+	_, err := h.m.script.Call1(h.fn, o)
+	o.Expire()
+	return err
+}
+
+// callHandler calls a script function with no arguments (begin, end,
+// every).
+type callHandler struct {
+	m  *Module
+	fn *tengo.CompiledFunction
+}
+
+func (h *callHandler) HandleEvent(*event.Record) error {
+	_, err := h.m.script.Call0(h.fn)
+	return err
+}
+
+func (m *Module) lifecycle(what string, args []tengo.Object) (*event.Attachment, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("otrace.%s(func() {...}): want 1 argument, got %d", what, len(args))
+	}
+	fn, err := m.function("otrace."+what, args[0], 0)
+	if err != nil {
+		return nil, err
+	}
+	return &event.Attachment{Probe: what, Where: m.script.Position(fn), Handler: &callHandler{m: m, fn: fn}}, nil
+}
+
+func (m *Module) begin(args ...tengo.Object) (tengo.Object, error) {
+	a, err := m.lifecycle("begin", args)
+	if err != nil {
+		return nil, err
+	}
+	if m.cfg.Session.Running() {
+		return nil, fmt.Errorf("otrace.begin: tracing has already begun")
+	}
+	m.cfg.Session.OnBegin(a)
+	return tengo.UndefinedValue, nil
+}
+
+func (m *Module) end(args ...tengo.Object) (tengo.Object, error) {
+	a, err := m.lifecycle("end", args)
+	if err != nil {
+		return nil, err
+	}
+	m.cfg.Session.OnEnd(a)
+	return tengo.UndefinedValue, nil
+}
+
+func (m *Module) every(args ...tengo.Object) (tengo.Object, error) {
+	if len(args) != 2 {
+		return nil, fmt.Errorf("otrace.every(interval, func() {...}): want 2 arguments, got %d", len(args))
+	}
+	s, ok := args[0].(*tengo.String)
+	if !ok {
+		return nil, fmt.Errorf("otrace.every: the interval must be a string like \"1s\" or \"250ms\", not %s", args[0].TypeName())
+	}
+	d, err := time.ParseDuration(s.Value)
+	if err != nil || d < time.Millisecond {
+		return nil, fmt.Errorf("otrace.every: bad interval %q: want a duration of at least 1ms like \"1s\" or \"250ms\"", s.Value)
+	}
+	a, err := m.lifecycle("every", args[1:])
+	if err != nil {
+		return nil, err
+	}
+	a.Probe = "every " + s.Value
+	if err := m.cfg.Session.Every(d, a); err != nil {
+		return nil, err
+	}
+	return tengo.UndefinedValue, nil
+}
+
+func (m *Module) exit(args ...tengo.Object) (tengo.Object, error) {
+	if len(args) != 0 {
+		return nil, fmt.Errorf("otrace.exit() takes no arguments")
+	}
+	m.cfg.Session.Stop("otrace.exit() called")
+	return tengo.UndefinedValue, nil
+}
+
+func (m *Module) printf(args ...tengo.Object) (tengo.Object, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("otrace.printf(format, args...): want a format")
+	}
+	f, ok := args[0].(*tengo.String)
+	if !ok {
+		return nil, fmt.Errorf("otrace.printf: the format must be a string, not %s", args[0].TypeName())
+	}
+	var s string
+	if len(args) == 1 {
+		s = f.Value
+	} else {
+		var err error
+		s, err = tengo.Format(f.Value, args[1:]...)
+		if err != nil {
+			return nil, fmt.Errorf("otrace.printf: %v", err)
+		}
+	}
+	if _, err := io.WriteString(m.cfg.Out, s); err != nil {
+		return nil, fmt.Errorf("otrace.printf: %v", err)
+	}
+	return tengo.UndefinedValue, nil
+}
