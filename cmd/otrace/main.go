@@ -1,0 +1,85 @@
+// Command otrace is a scriptable tracer: Tengo scripts attach handlers to
+// kernel events (live) or to the events of a recording, and print or
+// export what they collect.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/d5/tengo/v2"
+)
+
+const version = "0.1.0"
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the run failed: a source error, too many handler errors
+	exitUsage   = 2 // nothing ran: bad flags, a script that does not compile
+)
+
+const usage = `otrace - a scriptable tracer
+
+Usage:
+  otrace run [flags] SCRIPT [ARGS...] [-- COMMAND ARGS...]
+  otrace run [flags] -e 'CODE' [-- COMMAND ARGS...]
+  otrace check SCRIPT           compile a script without running it
+  otrace version
+  otrace help [COMMAND]
+
+A script attaches handlers to events and prints what it finds:
+
+  otrace.on("sched:sched_switch", func(e) {
+      otrace.printf("%s -> %s\n", e.prev_comm, e.next_comm)
+  })
+
+Run 'otrace help run' for the flags, the probes and what a handler sees.
+`
+
+func main() {
+	// Bound strings and byte slices a script can build: a doubling string
+	// would otherwise reach gigabytes in a few dozen steps.
+	tengo.MaxStringLen = 16 << 20
+	tengo.MaxBytesLen = 16 << 20
+	os.Exit(dispatch(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		io.WriteString(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return runCommand(args[1:], stdin, stdout, stderr)
+	case "check":
+		return checkCommand(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "otrace %s (%s %s/%s, tengo %s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, depVersion("github.com/d5/tengo/v2"))
+		return exitOK
+	case "help", "-h", "--help":
+		if len(args) > 1 {
+			return dispatch([]string{args[1], "--help"}, stdin, stdout, stderr)
+		}
+		io.WriteString(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "otrace: unknown command %q\n\n", args[0])
+	io.WriteString(stderr, usage)
+	return exitUsage
+}
+
+func depVersion(path string) string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == path {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}

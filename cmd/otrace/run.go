@@ -1,0 +1,411 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/d5/tengo/v2"
+
+	"otrace/bindings/host"
+	"otrace/bindings/otracemod"
+	"otrace/collectors/replay"
+	"otrace/runtime/session"
+)
+
+const runUsage = `Usage:
+  otrace run [flags] SCRIPT [ARGS...] [-- COMMAND ARGS...]
+  otrace run [flags] -e 'CODE' [-- COMMAND ARGS...]
+
+Runs a Tengo script. Its top level attaches handlers; then events are
+delivered to them in time order until the input ends, the duration passes,
+the command exits, the script calls otrace.exit(), or you press Ctrl-C.
+End handlers run however the run ends. Flags come before SCRIPT; what
+follows SCRIPT is the script's otrace.args.
+
+Flags:
+%s
+Probes (otrace.on(PROBE, func(e) {...})):
+  SYSTEM:EVENT, tracepoint:SYSTEM:EVENT   a kernel tracepoint; globs work:
+                                          "syscalls:sys_enter_*"
+  profile:hz:N                            CPU sampling at N Hz
+  software:NAME[:PERIOD]                  cpu-clock, task-clock, page-faults,
+                                          context-switches, cpu-migrations, ...
+  uprobe:PATH:SYMBOL, uretprobe:PATH:SYMBOL   user function entry / return
+  An array of probes attaches one handler to all of them.
+
+The event a handler gets (valid only during the call; keep e.copy()):
+  e.name e.time e.cpu e.pid e.tid e.comm    every event has these
+  e.FIELD                                   payload fields by name
+  e.fields                                  the payload field names
+  e.has(NAME), e.field(NAME)                test for / read any payload field
+  e.copy()                                  a map that outlives the handler
+
+The otrace module:
+  otrace.on(probe, [opts,] fn)   otrace.begin(fn)   otrace.end(fn)
+  otrace.every("1s", fn)         otrace.exit()      otrace.printf(fmt, ...)
+  otrace.sort(array, [desc])     otrace.args       otrace.output (the -o file)
+  import("fmt"), "text", "math", "times", "json", "enum" (and "os" with
+  --allow-os) are Tengo's standard modules.
+
+Handler errors are counted and the first of each kind is printed with its
+position; the run goes on (see --max-errors). A handler that runs longer
+than --handler-timeout or allocates more than --max-allocs objects is
+stopped and counted as an error.
+
+Examples:
+  otrace run --input sched.rec scripts/cswitch.tengo
+  otrace run -e 'otrace.every("1s", func() { otrace.printf("tick\n") })' -d 3s
+  otrace run -e 'otrace.begin(func() { otrace.printf("hi\n"); otrace.exit() })'
+`
+
+type runOptions struct {
+	code           string
+	duration       time.Duration
+	pids           []int32
+	command        string
+	output         string
+	input          string
+	libPath        []string
+	allowOS        bool
+	maxErrors      uint64
+	handlerTimeout time.Duration
+	maxAllocs      int64
+	verbose        bool
+	quiet          bool
+	help           bool
+
+	script     string   // path, or "" with -e
+	scriptArgs []string // after SCRIPT
+	argv       []string // after "--"
+}
+
+func runFlags(o *runOptions) *flags {
+	f := newFlags("run")
+	f.String(&o.code, "e", "", "CODE", "run CODE instead of a script file")
+	f.Func("d", "duration", "DUR", "stop after DUR (e.g. 10s, 500ms) of trace time", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("bad duration %q: want e.g. 10s or 500ms", s)
+		}
+		o.duration = d
+		return nil
+	})
+	f.Func("p", "pid", "PID[,PID]", "only events of these processes", func(s string) error {
+		for _, p := range strings.Split(s, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 32)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("bad pid %q", p)
+			}
+			o.pids = append(o.pids, int32(n))
+		}
+		return nil
+	})
+	f.String(&o.command, "c", "command", "CMD", "run CMD (with sh -c) and stop when it exits")
+	f.String(&o.output, "o", "output", "FILE", "write the script's output to FILE (otrace.output)")
+	f.String(&o.input, "", "input", "FILE", "read events from an otrace recording instead of the kernel")
+	f.Func("I", "lib-path", "DIR", "look for imported NAME.tengo libraries in DIR (repeatable)", func(s string) error {
+		o.libPath = append(o.libPath, s)
+		return nil
+	})
+	f.Bool(&o.allowOS, "", "allow-os", "let scripts import Tengo's os module (files, commands)")
+	f.Func("", "max-errors", "N", "stop the run after N handler errors (default: never)", func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || n == 0 {
+			return fmt.Errorf("bad --max-errors %q: want a positive number", s)
+		}
+		o.maxErrors = n
+		return nil
+	})
+	f.Func("", "handler-timeout", "DUR", "stop a handler call that runs longer (default 1s)", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 10*time.Millisecond {
+			return fmt.Errorf("bad --handler-timeout %q: want a duration of at least 10ms", s)
+		}
+		o.handlerTimeout = d
+		return nil
+	})
+	f.Func("", "max-allocs", "N", "stop a handler call that allocates more objects (default 1048576)", func(s string) error {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("bad --max-allocs %q: want a positive number", s)
+		}
+		o.maxAllocs = n
+		return nil
+	})
+	f.Bool(&o.verbose, "v", "verbose", "print per-event counts and handler times at the end")
+	f.Bool(&o.quiet, "q", "quiet", "do not print the end-of-run summary")
+	f.Bool(&o.help, "h", "help", "show this help")
+	return f
+}
+
+// parseRun splits "-- COMMAND" off, parses the flags and finds the script.
+func parseRun(args []string) (*runOptions, *flags, error) {
+	o := &runOptions{}
+	f := runFlags(o)
+	for i, a := range args {
+		if a == "--" {
+			args, o.argv = args[:i], args[i+1:]
+			break
+		}
+	}
+	if err := f.Parse(args); err != nil {
+		return o, f, err
+	}
+	if o.help {
+		return o, f, nil
+	}
+	rest := f.Args()
+	if o.code == "" {
+		if len(rest) == 0 {
+			return o, f, errors.New("no script: give SCRIPT or -e 'CODE'")
+		}
+		o.script, rest = rest[0], rest[1:]
+	}
+	o.scriptArgs = rest
+	if o.command != "" && len(o.argv) > 0 {
+		return o, f, errors.New("give the command either with -c or after --, not both")
+	}
+	if o.input != "" && (o.command != "" || len(o.argv) > 0) {
+		return o, f, errors.New("-c/-- runs a command to trace live; it cannot be combined with --input")
+	}
+	return o, f, nil
+}
+
+func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, f, err := parseRun(args)
+	if o.help {
+		var b strings.Builder
+		f.Usage(&b)
+		fmt.Fprintf(stdout, runUsage, b.String())
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace run: %v\nRun 'otrace help run' for usage.\n", err)
+		return exitUsage
+	}
+	name, src, err := loadScript(o, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace: %v\n", err)
+		return exitUsage
+	}
+
+	var source session.Source
+	if o.input != "" {
+		r, err := replay.Open(o.input)
+		if err != nil {
+			fmt.Fprintf(stderr, "otrace: %v\n", err)
+			return exitUsage
+		}
+		defer r.Close()
+		source = r
+	}
+
+	out, closeOut, err := openOutput(o.output, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace: %v\n", err)
+		return exitUsage
+	}
+	buf := bufio.NewWriterSize(out, 64<<10)
+	sess := session.New(session.Config{
+		Source:    source,
+		Duration:  o.duration,
+		MaxErrors: o.maxErrors,
+		PIDs:      o.pids,
+		Wait:      o.duration > 0 || o.command != "" || len(o.argv) > 0 || len(o.pids) > 0,
+		Stderr:    stderr,
+		Flush:     func() { buf.Flush() },
+	})
+	mod := otracemod.New(otracemod.Config{Session: sess, Out: buf, Args: o.scriptArgs, Output: o.output})
+	script, err := host.Compile(host.Options{
+		File:      name,
+		Src:       src,
+		Globals:   map[string]tengo.Object{"otrace": mod.Object()},
+		Modules:   mod.Modules(o.libPath, o.allowOS),
+		MaxAllocs: o.maxAllocs,
+		Timeout:   o.handlerTimeout,
+	})
+	if err != nil {
+		printCompileError(stderr, err)
+		return exitUsage
+	}
+	defer script.Close()
+	mod.Bind(script)
+	if err := script.RunMain(); err != nil {
+		buf.Flush()
+		fmt.Fprintf(stderr, "otrace: %v\notrace: nothing was traced\n", err)
+		return exitUsage
+	}
+
+	stopSignals := handleSignals(sess, script, stderr)
+	defer stopSignals()
+	cmd, err := startCommand(o, sess, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace: %v\n", err)
+		return exitFailure
+	}
+	runErr := sess.Run()
+	stopCommand(cmd)
+	buf.Flush()
+	if err := closeOut(); err != nil {
+		fmt.Fprintf(stderr, "otrace: writing %s: %v\n", o.output, err)
+		runErr = errors.Join(runErr, err)
+	}
+	if !o.quiet {
+		sess.WriteSummary(stderr, o.verbose)
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "otrace: %v\n", runErr)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func loadScript(o *runOptions, stdin io.Reader) (string, []byte, error) {
+	if o.code != "" {
+		return "-e", []byte(o.code), nil
+	}
+	if o.script == "-" {
+		src, err := io.ReadAll(stdin)
+		return "stdin", src, err
+	}
+	src, err := os.ReadFile(o.script)
+	if err != nil {
+		return "", nil, fmt.Errorf("cannot read the script: %w", err)
+	}
+	return o.script, src, nil
+}
+
+func openOutput(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	if path == "" || path == "-" {
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot create the output file: %w", err)
+	}
+	return f, f.Close, nil
+}
+
+func printCompileError(w io.Writer, err error) {
+	var ce *host.CompileError
+	if errors.As(err, &ce) {
+		fmt.Fprintf(w, "%s\notrace: the script did not compile; nothing was traced\n", ce.Detail())
+		return
+	}
+	fmt.Fprintf(w, "otrace: %v\n", err)
+}
+
+// handleSignals ends the run cleanly on the first SIGINT or SIGTERM (end
+// handlers run, output is written); a second one also stops the handler
+// running now; a third exits at once.
+func handleSignals(sess *session.Session, script *host.Script, stderr io.Writer) func() {
+	ch := make(chan os.Signal, 3)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-ch:
+				n++
+				switch n {
+				case 1:
+					sess.StopAsync("interrupted by " + signalName(sig))
+				case 2:
+					fmt.Fprintln(stderr, "otrace: stopping the running handler; once more to quit at once")
+					script.Interrupt()
+				default:
+					fmt.Fprintln(stderr, "otrace: quit without running end handlers")
+					os.Exit(exitFailure)
+				}
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}
+
+func signalName(sig os.Signal) string {
+	if sig == syscall.SIGINT {
+		return "SIGINT"
+	}
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return sig.String()
+}
+
+// startCommand starts -c CMD or -- CMD ARGS and stops the session when it
+// exits.
+func startCommand(o *runOptions, sess *session.Session, stderr io.Writer) (*exec.Cmd, error) {
+	var cmd *exec.Cmd
+	switch {
+	case o.command != "":
+		cmd = exec.Command("/bin/sh", "-c", o.command)
+	case len(o.argv) > 0:
+		cmd = exec.Command(o.argv[0], o.argv[1:]...)
+	default:
+		return nil, nil
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start the command: %w", err)
+	}
+	go func() {
+		err := cmd.Wait()
+		status := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			status = ee.ExitCode()
+		}
+		sess.StopAsync(fmt.Sprintf("command exited with status %d", status))
+	}()
+	return cmd, nil
+}
+
+// stopCommand ends a command still running when the trace stops.
+func stopCommand(cmd *exec.Cmd) {
+	if cmd == nil || cmd.ProcessState != nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+}
+
+func checkCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stderr, "Usage: otrace check SCRIPT\n\nCompiles SCRIPT without running it and reports the first error as FILE:LINE:COL.\n")
+		if len(args) == 1 {
+			return exitOK
+		}
+		return exitUsage
+	}
+	src, err := os.ReadFile(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace: cannot read the script: %v\n", err)
+		return exitUsage
+	}
+	sess := session.New(session.Config{})
+	mod := otracemod.New(otracemod.Config{Session: sess, Out: io.Discard})
+	script, err := host.Compile(host.Options{
+		File: args[0], Src: src,
+		Globals: map[string]tengo.Object{"otrace": mod.Object()},
+		Modules: mod.Modules(nil, true),
+	})
+	if err != nil {
+		printCompileError(stderr, err)
+		return exitUsage
+	}
+	script.Close()
+	fmt.Fprintf(stdout, "%s: ok\n", args[0])
+	return exitOK
+}
