@@ -53,6 +53,14 @@ type Event struct {
 	// Config is collector-specific: what to open (tracepoint id, sample
 	// frequency, uprobe path and offset).
 	Config any
+	// Filter is a tracepoint filter in the kernel's syntax
+	// ("prev_state == 1 && next_pid != 0"). Events that differ only in
+	// their filter are distinct Events: a live collector opens each with
+	// its filter, a recording evaluates it.
+	Filter string
+	// Lost counts records of this event the collector dropped, where it
+	// can tell (Linux 6.0+ counts them per event).
+	Lost uint64
 
 	Handlers []*Attachment
 	// Count is the number of records delivered for this event.

@@ -64,6 +64,8 @@ type Format struct {
 	Fields []Field
 	// Print is the format's "print fmt:" line, kept for display.
 	Print string
+	// Text is the format text it was parsed from, which recordings carry.
+	Text []byte
 
 	// byName indexes Fields; ParseFormat builds it. A Format written as a
 	// literal has none and is searched in order, so Field never writes

@@ -21,7 +21,7 @@ func (e *FormatError) Error() string {
 // in their EVENT records). system names the event's subsystem, which the
 // text itself does not contain.
 func ParseFormat(system string, text []byte) (*Format, error) {
-	f := &Format{System: system, byName: map[string]int{}}
+	f := &Format{System: system, byName: map[string]int{}, Text: text}
 	lines := strings.Split(string(text), "\n")
 	seen := false
 scan:

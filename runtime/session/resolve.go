@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"otrace/runtime/event"
+	"otrace/runtime/filter"
 	"otrace/runtime/probe"
 )
 
@@ -36,7 +37,7 @@ func (s *Session) Resolve(spec string) ([]*event.Event, error) {
 		return evs, nil
 	}
 	ev, err := cat.Lookup(p.Canonical())
-	if errors.Is(err, ErrUnknownEvent) {
+	if errors.Is(err, ErrUnknownEvent) && !strings.Contains(err.Error(), "did you mean") {
 		return nil, fmt.Errorf("%v%s", err, suggestion(p, cat))
 	}
 	if err != nil {
@@ -62,4 +63,37 @@ func suggestion(p probe.Probe, cat Catalog) string {
 		return ""
 	}
 	return "; did you mean " + strings.Join(close, ", ") + "?"
+}
+
+// ResolveFiltered is Resolve for a probe with a tracepoint filter: each
+// event it names gets a variant carrying the filter (one per distinct
+// filter, shared by the handlers that give the same one). The filter is
+// checked against each event's format first, so that a mistake names the
+// field instead of failing in the kernel.
+func (s *Session) ResolveFiltered(spec, expr string) ([]*event.Event, error) {
+	evs, err := s.Resolve(spec)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*event.Event, len(evs))
+	for i, ev := range evs {
+		if len(ev.Format.Fields) == 0 {
+			return nil, fmt.Errorf("%s has no payload fields to filter on; filters apply to tracepoints and uprobes", ev.Name)
+		}
+		f, err := filter.Compile(expr, ev.Format)
+		if err != nil {
+			return nil, err
+		}
+		key := ev.Name + "\x00" + f.String()
+		v := s.variants[key]
+		if v == nil {
+			v = &event.Event{ID: -1, Name: ev.Name, Format: ev.Format, Config: ev.Config, Filter: f.String()}
+			if s.variants == nil {
+				s.variants = map[string]*event.Event{}
+			}
+			s.variants[key] = v
+		}
+		out[i] = v
+	}
+	return out, nil
 }

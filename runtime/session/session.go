@@ -25,11 +25,16 @@ type Config struct {
 	MaxErrors uint64
 	// PIDs, when set, keeps only records of these processes.
 	PIDs []int32
+	// FollowChildren adds to PIDs the processes they fork, as they fork.
+	FollowChildren bool
 	// Wait keeps an idle session running until it is stopped (by duration,
 	// signal or command exit) even when nothing is attached.
 	Wait bool
 	// Stderr receives the first occurrence of each handler error.
 	Stderr io.Writer
+	// Started, when set, is called once events are enabled and the begin
+	// handlers have run: the moment to release a traced command.
+	Started func()
 	// Flush writes out the script's buffered output. It is called after
 	// begin handlers and timers, before error messages, on source ticks and
 	// at the end, so output and diagnostics stay in order.
@@ -48,6 +53,8 @@ type Session struct {
 	attachments []*event.Attachment
 	begin, end  []*event.Attachment
 	timers      []*timer
+	counters    int
+	variants    map[string]*event.Event // filtered events, by name and filter
 
 	// Clock, in the source's nanoseconds.
 	started  bool   // first time seen
@@ -94,6 +101,43 @@ func New(cfg Config) *Session {
 		}
 	}
 	return s
+}
+
+// Count returns a counter of ev: counted in the kernel when the source
+// can (Counting), else by a handler that counts ev's records.
+func (s *Session) Count(ev *event.Event) (Counter, error) {
+	s.counters++
+	if c, ok := s.src.(Counting); ok {
+		return c.Count(ev)
+	}
+	n := &handlerCounter{}
+	s.Attach([]*event.Event{ev}, &event.Attachment{Probe: ev.Name, Where: "counter", Handler: n})
+	return n, nil
+}
+
+// handlerCounter counts the records of the events it is attached to.
+type handlerCounter struct{ n uint64 }
+
+func (c *handlerCounter) HandleEvent(*event.Record) error { c.n++; return nil }
+func (c *handlerCounter) Value() uint64                   { return c.n }
+
+// StartTime is the source-clock time of the first record or tick, or 0.
+func (s *Session) StartTime() uint64 { return s.base }
+
+// Now is the session's clock: the time of the latest record or tick, in
+// the source's nanoseconds (0 before the first).
+func (s *Session) Now() uint64 { return s.now }
+
+// SetStarted sets Config.Started.
+func (s *Session) SetStarted(fn func()) { s.cfg.Started = fn }
+
+// FilterPID adds pid to the processes whose records are kept; before it
+// is first called (and without Config.PIDs) every process is kept.
+func (s *Session) FilterPID(pid int32) {
+	if s.pids == nil {
+		s.pids = map[int32]bool{}
+	}
+	s.pids[pid] = true
 }
 
 // Processes is the process model the source's records feed.
@@ -178,6 +222,7 @@ func (s *Session) Stopped() bool { return s.stopped }
 func (s *Session) Run() error {
 	s.running = true
 	if err := s.src.Enable(s.events); err != nil {
+		s.Stop("tracing could not start")
 		return err
 	}
 	s.lastFlush = time.Now()
@@ -185,12 +230,15 @@ func (s *Session) Run() error {
 		s.call(a, nil)
 	}
 	s.cfg.Flush()
-	if len(s.events) == 0 && len(s.timers) == 0 && !s.cfg.Wait {
+	if s.cfg.Started != nil && !s.stopped {
+		s.cfg.Started()
+	}
+	if len(s.events) == 0 && len(s.timers) == 0 && s.counters == 0 && !s.cfg.Wait {
 		s.Stop("nothing attached")
 	}
 	for !s.stopped {
 		if r := s.stopReq.Load(); r != nil {
-			s.Stop(*r)
+			s.stopFromOutside(*r)
 			break
 		}
 		err := s.src.Read(s)
@@ -200,18 +248,30 @@ func (s *Session) Run() error {
 			s.Stop("end of input")
 		case errors.Is(err, ErrInterrupted):
 			if r := s.stopReq.Load(); r != nil {
-				s.Stop(*r)
+				s.stopFromOutside(*r)
 			}
 		default:
 			s.failure = err
 			s.Stop("source failed")
 		}
 	}
+	if f, ok := s.src.(Finisher); ok {
+		f.Finish()
+	}
 	for _, a := range s.end {
 		s.call(a, nil)
 	}
 	s.cfg.Flush()
 	return s.failure
+}
+
+// stopFromOutside stops the run after delivering what the source already
+// holds: those records happened before the signal or the exit.
+func (s *Session) stopFromOutside(reason string) {
+	if d, ok := s.src.(Drainer); ok && !s.stopped {
+		d.Drain(s)
+	}
+	s.Stop(reason)
 }
 
 // Sample dispatches one record to its event's handlers (Sink).
@@ -242,8 +302,15 @@ func (s *Session) Sample(rec *event.Record) {
 // Comm updates the process model (Sink).
 func (s *Session) Comm(c process.Comm) { s.tick(c.Time); s.procs.AddComm(c) }
 
-// Fork updates the process model (Sink).
-func (s *Session) Fork(f process.Fork) { s.tick(f.Time); s.procs.AddFork(f) }
+// Fork updates the process model (Sink), and the pid filter when it
+// follows children.
+func (s *Session) Fork(f process.Fork) {
+	s.tick(f.Time)
+	s.procs.AddFork(f)
+	if s.cfg.FollowChildren && s.pids != nil && f.PID != f.PPID && s.pids[f.PPID] {
+		s.pids[f.PID] = true
+	}
+}
 
 // Exit updates the process model (Sink).
 func (s *Session) Exit(e process.Exit) { s.tick(e.Time); s.procs.AddExit(e) }

@@ -37,6 +37,33 @@ type Source interface {
 	Close() error
 }
 
+// Drainer is a Source that can deliver, without blocking, every record
+// it already holds. When a run is stopped from outside (a signal, the
+// traced command exiting) the session drains the source before it stops,
+// because those records happened before the end.
+type Drainer interface {
+	Drain(sink Sink)
+}
+
+// Finisher is a Source with work to do when delivery ends and before the
+// end handlers run: disabling events, reading final per-event counts
+// (event.Event.Lost).
+type Finisher interface {
+	Finish()
+}
+
+// Counter reads how many times an event happened since tracing started.
+type Counter interface {
+	Value() uint64
+}
+
+// Counting is a Source that can count an event in the kernel without
+// delivering its records, which costs the traced program far less. The
+// counter is opened by Enable and reads zero before.
+type Counting interface {
+	Count(ev *event.Event) (Counter, error)
+}
+
 // Catalog resolves canonical probe names (see package probe) to events.
 type Catalog interface {
 	// Names lists the events that can be matched by name or glob, for

@@ -40,7 +40,7 @@ func (s *Session) WriteSummary(w io.Writer, verbose bool) {
 	fmt.Fprintf(w, "otrace: %s, %s lost, %s, %s traced (%s)\n",
 		plural(st.Events, "event"), Commas(st.Lost), plural(st.HandlerErrors, "handler error"), fmtSpan(st.Span), st.Reason)
 	if st.Filtered > 0 {
-		fmt.Fprintf(w, "otrace: %s events of other processes skipped (-p)\n", Commas(st.Filtered))
+		fmt.Fprintf(w, "otrace: %s events of other processes skipped (-p, -c)\n", Commas(st.Filtered))
 	}
 	for _, a := range s.attachments {
 		l := &a.Stats.Errors
@@ -59,7 +59,11 @@ func (s *Session) WriteSummary(w io.Writer, verbose bool) {
 		return
 	}
 	for _, ev := range s.events {
-		fmt.Fprintf(w, "otrace:   %-40s %12s events\n", ev.Name, Commas(ev.Count))
+		name := ev.Name
+		if ev.Filter != "" {
+			name += " if " + ev.Filter
+		}
+		fmt.Fprintf(w, "otrace:   %-40s %12s events, %s lost\n", name, Commas(ev.Count), Commas(ev.Lost))
 	}
 	for _, a := range s.attachments {
 		calls := a.Stats.Calls
