@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"otrace/runtime/event"
+	"otrace/runtime/filter"
 	"otrace/runtime/session"
 )
 
@@ -17,6 +18,15 @@ const denseIDs = 1 << 12
 type slot struct {
 	ev      *event.Event
 	enabled bool
+	// variants are filtered versions of ev that have handlers: a sample
+	// goes to each whose filter matches its payload, as the kernel would
+	// have delivered it live.
+	variants []variant
+}
+
+type variant struct {
+	ev    *event.Event
+	match *filter.Filter
 }
 
 // catalog holds the events a recording declares, by name and by the
@@ -108,14 +118,22 @@ func (c *catalog) define(id uint32, name, system string, formatText []byte) erro
 // this catalog.
 func (c *catalog) enable(events []*event.Event) error {
 	for _, s := range c.byName {
-		s.enabled = false
+		s.enabled, s.variants = false, nil
 	}
 	for _, ev := range events {
 		s, ok := c.byName[ev.Name]
-		if !ok || s.ev != ev {
+		switch {
+		case ok && s.ev == ev:
+			s.enabled = true
+		case ok && ev.Filter != "":
+			f, err := filter.Compile(ev.Filter, s.ev.Format)
+			if err != nil {
+				return fmt.Errorf("replay: %s: %w", ev.Name, err)
+			}
+			s.variants = append(s.variants, variant{ev: ev, match: f})
+		default:
 			return fmt.Errorf("replay: Enable: event %s is not one of this recording's events", ev.Name)
 		}
-		s.enabled = true
 	}
 	return nil
 }

@@ -121,7 +121,7 @@ func (r *Reader) sample(body []byte, off int64, sink session.Sink) error {
 		return r.formatError(off, "SAMPLE record of %d bytes cannot hold %d callchain addresses and %d raw bytes",
 			len(body)+recHeaderSize, nchain, nraw)
 	}
-	if !s.enabled {
+	if !s.enabled && len(s.variants) == 0 {
 		r.stats.NotEnabled++
 		return nil
 	}
@@ -139,7 +139,15 @@ func (r *Reader) sample(body []byte, off int64, sink session.Sink) error {
 	rec.Lost = le.Uint64(body[24:])
 	rec.Callchain = chain
 	rec.Raw = body[rawAt : rawAt+nraw : rawAt+nraw]
-	sink.Sample(rec)
+	if s.enabled {
+		sink.Sample(rec)
+	}
+	for _, v := range s.variants {
+		if v.match.Match(rec.Raw) {
+			rec.Event = v.ev
+			sink.Sample(rec)
+		}
+	}
 	return nil
 }
 
