@@ -62,15 +62,17 @@ func (m *Module) Attrs() map[string]tengo.Object {
 		return &tengo.UserFunction{Name: name, Value: f}
 	}
 	return map[string]tengo.Object{
-		"on":     fn("on", m.on),
-		"begin":  fn("begin", m.begin),
-		"end":    fn("end", m.end),
-		"every":  fn("every", m.every),
-		"exit":   fn("exit", m.exit),
-		"printf": fn("printf", m.printf),
-		"sort":   fn("sort", sortArray),
-		"args":   &tengo.ImmutableArray{Value: args},
-		"output": &tengo.String{Value: m.cfg.Output},
+		"on":      fn("on", m.on),
+		"begin":   fn("begin", m.begin),
+		"end":     fn("end", m.end),
+		"every":   fn("every", m.every),
+		"exit":    fn("exit", m.exit),
+		"printf":  fn("printf", m.printf),
+		"sort":    fn("sort", sortArray),
+		"counter": fn("counter", m.counter),
+		"stats":   fn("stats", m.stats),
+		"args":    &tengo.ImmutableArray{Value: args},
+		"output":  &tengo.String{Value: m.cfg.Output},
 	}
 }
 
@@ -88,8 +90,9 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	filter := ""
 	if len(args) == 3 {
-		if err := checkOptions(args[1]); err != nil {
+		if filter, err = options(args[1], "otrace.on"); err != nil {
 			return nil, err
 		}
 	}
@@ -99,7 +102,7 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 	}
 	var events []*event.Event
 	for _, spec := range specs {
-		evs, err := m.cfg.Session.Resolve(spec)
+		evs, err := m.resolve(spec, filter)
 		if err != nil {
 			return nil, err
 		}
@@ -155,12 +158,10 @@ func stringList(objs []tengo.Object) ([]string, error) {
 	return out, nil
 }
 
-// knownOptions are the keys otrace.on's options accept. Stacks (stack:)
-// arrive with the stack collector; until then asking for one is an error,
-// not a silent no-op.
-var knownOptions = map[string]bool{}
-
-func checkOptions(o tengo.Object) error {
+// options reads the options map of otrace.on and otrace.counter. Keys
+// it does not know are errors, not silently ignored: "stack" arrives with
+// the stack collector.
+func options(o tengo.Object, fn string) (filter string, err error) {
 	var keys map[string]tengo.Object
 	switch v := o.(type) {
 	case *tengo.Map:
@@ -168,19 +169,34 @@ func checkOptions(o tengo.Object) error {
 	case *tengo.ImmutableMap:
 		keys = v.Value
 	default:
-		return fmt.Errorf("otrace.on: options must be a map like {stack: \"kernel\"}, not %s", o.TypeName())
+		return "", fmt.Errorf("%s: options must be a map like {filter: \"prev_state == 1\"}, not %s", fn, o.TypeName())
 	}
 	var bad []string
-	for k := range keys {
-		if !knownOptions[k] {
+	for k, v := range keys {
+		switch k {
+		case "filter":
+			s, ok := v.(*tengo.String)
+			if !ok {
+				return "", fmt.Errorf("%s: filter must be a string in the kernel's filter syntax, not %s", fn, v.TypeName())
+			}
+			filter = s.Value
+		default:
 			bad = append(bad, k)
 		}
 	}
 	if len(bad) > 0 {
 		sort.Strings(bad)
-		return fmt.Errorf("otrace.on: this otrace does not support the option(s) %s", strings.Join(bad, ", "))
+		return "", fmt.Errorf("%s: unknown option(s) %s; known: filter", fn, strings.Join(bad, ", "))
 	}
-	return nil
+	return filter, nil
+}
+
+// resolve resolves a probe, with a kernel-side filter when one is given.
+func (m *Module) resolve(spec, filter string) ([]*event.Event, error) {
+	if filter == "" {
+		return m.cfg.Session.Resolve(spec)
+	}
+	return m.cfg.Session.ResolveFiltered(spec, filter)
 }
 
 // function checks that o is a script function taking at most maxParams
