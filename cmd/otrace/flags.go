@@ -61,9 +61,42 @@ func (f *flags) Func(short, long, arg, help string, fn func(string) error) {
 	f.add(short, long, arg, help)
 }
 
+// include adds flags of another set, by long name, sharing their values.
+func (f *flags) include(from *flags, longs ...string) {
+	for _, long := range longs {
+		for _, s := range from.specs {
+			if s.long != long {
+				continue
+			}
+			for _, n := range f.names(s.short, s.long) {
+				f.fs.Var(from.fs.Lookup(n).Value, n, s.help)
+			}
+			f.specs = append(f.specs, s)
+		}
+	}
+}
+
 func (f *flags) Parse(args []string) error { return f.fs.Parse(args) }
 
 func (f *flags) Args() []string { return f.fs.Args() }
+
+// ParseInterspersed parses flags wherever they stand among the positional
+// arguments ("list GLOB -v" as well as "list -v GLOB") and returns the
+// positional ones.
+func (f *flags) ParseInterspersed(args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := f.fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := f.fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
 
 // Usage writes the option list.
 func (f *flags) Usage(w io.Writer) {

@@ -27,6 +27,10 @@ const usage = `otrace - a scriptable tracer
 Usage:
   otrace run [flags] SCRIPT [ARGS...] [-- COMMAND ARGS...]
   otrace run [flags] -e 'CODE' [-- COMMAND ARGS...]
+  otrace record -o FILE -e PROBE... [-d DUR] [-- COMMAND]
+                                record events into a file for 'run --input'
+  otrace list [GLOB] [-v] [--json]
+                                list probes (and their fields with -v)
   otrace check SCRIPT           compile a script without running it
   otrace version
   otrace help [COMMAND]
@@ -54,8 +58,14 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
+	case launcherArg:
+		return runLauncher(args[1:], stderr)
 	case "run":
 		return runCommand(args[1:], stdin, stdout, stderr)
+	case "record":
+		return recordCommand(args[1:], stdin, stdout, stderr)
+	case "list":
+		return listCommand(args[1:], stdout, stderr)
 	case "check":
 		return checkCommand(args[1:], stdout, stderr)
 	case "version", "--version":

@@ -82,6 +82,9 @@ type runOptions struct {
 	verbose        bool
 	quiet          bool
 	help           bool
+	bufferSize     int
+	cpus           []int
+	failOnLoss     bool
 
 	script     string   // path, or "" with -e
 	scriptArgs []string // after SCRIPT
@@ -141,6 +144,20 @@ func runFlags(o *runOptions) *flags {
 		o.maxAllocs = n
 		return nil
 	})
+	f.Func("", "buffer-size", "SIZE", "ring buffer per CPU, e.g. 512K, 4M (default 4M)", func(s string) error {
+		n, err := parseSize(s)
+		if err != nil || n < 4096 || n > 1<<30 {
+			return fmt.Errorf("bad --buffer-size %q: want a size from 4K to 1G, e.g. 512K or 8M", s)
+		}
+		o.bufferSize = n
+		return nil
+	})
+	f.Func("", "cpu", "LIST", "trace only these CPUs, e.g. 0-3,8", func(s string) error {
+		cpus, err := parseCPUs(s)
+		o.cpus = cpus
+		return err
+	})
+	f.Bool(&o.failOnLoss, "", "fail-on-loss", "exit with status 1 if any event was lost")
 	f.Bool(&o.verbose, "v", "verbose", "print per-event counts and handler times at the end")
 	f.Bool(&o.quiet, "q", "quiet", "do not print the end-of-run summary")
 	f.Bool(&o.help, "h", "help", "show this help")
@@ -177,6 +194,12 @@ func parseRun(args []string) (*runOptions, *flags, error) {
 	if o.input != "" && (o.command != "" || len(o.argv) > 0) {
 		return o, f, errors.New("-c/-- runs a command to trace live; it cannot be combined with --input")
 	}
+	if o.input != "" && (o.cpus != nil || o.bufferSize != 0) {
+		return o, f, errors.New("--cpu and --buffer-size apply to live tracing, not to --input")
+	}
+	if o.command != "" {
+		o.argv = []string{"/bin/sh", "-c", o.command}
+	}
 	return o, f, nil
 }
 
@@ -205,9 +228,11 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "otrace: %v\n", err)
 			return exitUsage
 		}
-		defer r.Close()
 		source = r
+	} else {
+		source = liveSource(o, stderr)
 	}
+	defer source.Close()
 
 	out, closeOut, err := openOutput(o.output, stdout)
 	if err != nil {
@@ -220,9 +245,11 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Duration:  o.duration,
 		MaxErrors: o.maxErrors,
 		PIDs:      o.pids,
-		Wait:      o.duration > 0 || o.command != "" || len(o.argv) > 0 || len(o.pids) > 0,
-		Stderr:    stderr,
-		Flush:     func() { buf.Flush() },
+		// -c and -- trace the command and what it starts.
+		FollowChildren: len(o.argv) > 0,
+		Wait:           o.duration > 0 || len(o.argv) > 0 || len(o.pids) > 0,
+		Stderr:         stderr,
+		Flush:          func() { buf.Flush() },
 	})
 	mod := otracemod.New(otracemod.Config{Session: sess, Out: buf, Args: o.scriptArgs, Output: o.output})
 	script, err := host.Compile(host.Options{
@@ -245,15 +272,15 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	stopSignals := handleSignals(sess, script, stderr)
+	stopSignals := handleSignals(sess, script.Interrupt, stderr)
 	defer stopSignals()
-	cmd, err := startCommand(o, sess, stderr)
+	target, err := startTarget(o, sess, source, stdin, stdout, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "otrace: %v\n", err)
 		return exitFailure
 	}
 	runErr := sess.Run()
-	stopCommand(cmd)
+	runErr = errors.Join(runErr, target.finish())
 	buf.Flush()
 	if err := closeOut(); err != nil {
 		fmt.Fprintf(stderr, "otrace: writing %s: %v\n", o.output, err)
@@ -261,6 +288,9 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if !o.quiet {
 		sess.WriteSummary(stderr, o.verbose)
+	}
+	if lost := sess.Stats().Lost; o.failOnLoss && lost > 0 {
+		runErr = errors.Join(runErr, fmt.Errorf("%s events were lost (--fail-on-loss); a larger --buffer-size or fewer events may help", session.Commas(lost)))
 	}
 	if runErr != nil {
 		fmt.Fprintf(stderr, "otrace: %v\n", runErr)
@@ -307,7 +337,7 @@ func printCompileError(w io.Writer, err error) {
 // handleSignals ends the run cleanly on the first SIGINT or SIGTERM (end
 // handlers run, output is written); a second one also stops the handler
 // running now; a third exits at once.
-func handleSignals(sess *session.Session, script *host.Script, stderr io.Writer) func() {
+func handleSignals(sess *session.Session, interrupt func(), stderr io.Writer) func() {
 	ch := make(chan os.Signal, 3)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -324,7 +354,7 @@ func handleSignals(sess *session.Session, script *host.Script, stderr io.Writer)
 					sess.StopAsync("interrupted by " + signalName(sig))
 				case 2:
 					fmt.Fprintln(stderr, "otrace: stopping the running handler; once more to quit at once")
-					script.Interrupt()
+					interrupt()
 				default:
 					fmt.Fprintln(stderr, "otrace: quit without running end handlers")
 					os.Exit(exitFailure)
@@ -345,40 +375,77 @@ func signalName(sig os.Signal) string {
 	return sig.String()
 }
 
-// startCommand starts -c CMD or -- CMD ARGS and stops the session when it
-// exits.
-func startCommand(o *runOptions, sess *session.Session, stderr io.Writer) (*exec.Cmd, error) {
-	var cmd *exec.Cmd
-	switch {
-	case o.command != "":
-		cmd = exec.Command("/bin/sh", "-c", o.command)
-	case len(o.argv) > 0:
-		cmd = exec.Command(o.argv[0], o.argv[1:]...)
-	default:
-		return nil, nil
+// follower is a source that can limit its events to one task and what it
+// starts, in the kernel (the perf collector).
+type follower interface{ Follow(pid int) }
+
+// target is what -c/-- and -p point otrace at: a command started held
+// and released once events are enabled, or processes whose exit ends the
+// run.
+type target struct {
+	held   *heldCommand
+	status chan int
+}
+
+// startTarget starts the command held (its pid filters the events) and
+// arranges for the run to stop when it exits; with -p, when the processes
+// exit.
+func startTarget(o *runOptions, sess *session.Session, src session.Source, stdin io.Reader, stdout, stderr io.Writer) (*target, error) {
+	t := &target{}
+	if len(o.pids) > 0 && o.input == "" {
+		if err := watchPIDs(o.pids, sess); err != nil {
+			return nil, err
+		}
 	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot start the command: %w", err)
+	if len(o.argv) == 0 {
+		return t, nil
 	}
+	held, err := startHeld(o.argv, stdin, stdout, stderr)
+	if err != nil {
+		return nil, err
+	}
+	t.held, t.status = held, make(chan int, 1)
+	sess.FilterPID(int32(held.cmd.Process.Pid))
+	if f, ok := src.(follower); ok {
+		f.Follow(held.cmd.Process.Pid)
+	}
+	sess.SetStarted(held.release)
 	go func() {
-		err := cmd.Wait()
+		err := held.cmd.Wait()
 		status := 0
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
 			status = ee.ExitCode()
 		}
+		t.status <- status
 		sess.StopAsync(fmt.Sprintf("command exited with status %d", status))
 	}()
-	return cmd, nil
+	return t, nil
 }
 
-// stopCommand ends a command still running when the trace stops.
-func stopCommand(cmd *exec.Cmd) {
-	if cmd == nil || cmd.ProcessState != nil {
-		return
+// finish ends a command the run did not wait for, and reports a command
+// that could not be started.
+func (t *target) finish() error {
+	if t.held == nil {
+		return nil
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	t.held.abandon()
+	select {
+	case st := <-t.status:
+		if st == 126 || st == 127 {
+			return fmt.Errorf("the command could not be run (status %d)", st)
+		}
+		return nil
+	default:
+	}
+	t.held.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-t.status:
+	case <-time.After(2 * time.Second):
+		t.held.cmd.Process.Kill()
+		<-t.status
+	}
+	return nil
 }
 
 func checkCommand(args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"otrace/collectors/replay"
+	"otrace/runtime/event"
+	"otrace/runtime/session"
+)
+
+const recordUsage = `Usage:
+  otrace record -o FILE -e PROBE [-e PROBE]... [flags] [-- COMMAND ARGS...]
+
+Records the given probes, with the process events that name threads and
+map files, into an otrace recording. Any script then runs on it with
+'otrace run --input FILE SCRIPT', exactly as it would live.
+
+Flags:
+%s
+Examples:
+  otrace record -o sched.rec -e sched:sched_switch -d 5s
+  otrace record -o ls.rec -e 'syscalls:sys_enter_*' -- ls -l
+`
+
+type recordOptions struct {
+	runOptions
+	probes []string
+}
+
+func recordFlags(o *recordOptions) *flags {
+	f := newFlags("record")
+	f.String(&o.output, "o", "output", "FILE", "write the recording to FILE (required)")
+	f.Func("e", "event", "PROBE", "record PROBE (repeatable; globs allowed)", func(s string) error {
+		o.probes = append(o.probes, s)
+		return nil
+	})
+	f.include(runFlags(&o.runOptions), "duration", "pid", "command", "buffer-size", "cpu", "fail-on-loss", "quiet", "verbose")
+	f.Bool(&o.help, "h", "help", "show this help")
+	return f
+}
+
+func recordCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o := &recordOptions{}
+	f := recordFlags(o)
+	for i, a := range args {
+		if a == "--" {
+			args, o.argv = args[:i], args[i+1:]
+			break
+		}
+	}
+	err := f.Parse(args)
+	if o.help {
+		var b strings.Builder
+		f.Usage(&b)
+		fmt.Fprintf(stdout, recordUsage, b.String())
+		return exitOK
+	}
+	switch {
+	case err != nil:
+	case len(f.Args()) > 0:
+		err = fmt.Errorf("unexpected %q: give the command after --", f.Args()[0])
+	case o.output == "":
+		err = errors.New("give the recording's file with -o FILE")
+	case len(o.probes) == 0:
+		err = errors.New("give at least one probe to record with -e PROBE")
+	case o.command != "" && len(o.argv) > 0:
+		err = errors.New("give the command either with -c or after --, not both")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace record: %v\nRun 'otrace record --help' for usage.\n", err)
+		return exitUsage
+	}
+	if o.command != "" {
+		o.argv = []string{"/bin/sh", "-c", o.command}
+	}
+	return record(o, stdin, stdout, stderr)
+}
+
+func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Write beside the destination and rename at the end, so an
+	// interrupted record never leaves a half file under the final name.
+	tmp, err := os.CreateTemp(filepath.Dir(o.output), "."+filepath.Base(o.output)+".*")
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace: cannot create the recording: %v\n", err)
+		return exitUsage
+	}
+	defer os.Remove(tmp.Name())
+	w, err := replay.NewWriter(tmp, recordMeta())
+	if err != nil {
+		tmp.Close()
+		fmt.Fprintf(stderr, "otrace: %v\n", err)
+		return exitFailure
+	}
+	live := liveSource(&o.runOptions, stderr)
+	tee := replay.NewTee(live, w)
+	defer tee.Close()
+	sess := session.New(session.Config{
+		Source:         tee,
+		Duration:       o.duration,
+		PIDs:           o.pids,
+		FollowChildren: len(o.argv) > 0,
+		Wait:           true,
+		Stderr:         stderr,
+	})
+	for _, p := range o.probes {
+		evs, err := sess.Resolve(p)
+		if err != nil {
+			tmp.Close()
+			fmt.Fprintf(stderr, "otrace: %v\n", err)
+			return exitUsage
+		}
+		sess.Attach(evs, &event.Attachment{Probe: p, Where: "-e " + p, Handler: tee.Handler()})
+	}
+	stop := handleSignals(sess, func() {}, stderr)
+	defer stop()
+	target, err := startTarget(&o.runOptions, sess, live, stdin, stdout, stderr)
+	if err != nil {
+		tmp.Close()
+		fmt.Fprintf(stderr, "otrace: %v\n", err)
+		return exitFailure
+	}
+	if !o.quiet && len(o.argv) == 0 && o.duration == 0 && len(o.pids) == 0 {
+		fmt.Fprintln(stderr, "otrace: recording; press Ctrl-C to stop")
+	}
+	runErr := errors.Join(sess.Run(), target.finish(), tee.Err(), w.Close(), tmp.Close())
+	if runErr == nil {
+		runErr = os.Rename(tmp.Name(), o.output)
+	}
+	if !o.quiet {
+		sess.WriteSummary(stderr, o.verbose)
+	}
+	if runErr != nil {
+		fmt.Fprintf(stderr, "otrace: %v\n", runErr)
+		return exitFailure
+	}
+	if lost := sess.Stats().Lost; o.failOnLoss && lost > 0 {
+		fmt.Fprintf(stderr, "otrace: %s events were lost (--fail-on-loss)\n", session.Commas(lost))
+		return exitFailure
+	}
+	if !o.quiet {
+		if fi, err := os.Stat(o.output); err == nil {
+			fmt.Fprintf(stderr, "otrace: wrote %s (%s bytes)\n", o.output, session.Commas(uint64(fi.Size())))
+		}
+	}
+	return exitOK
+}
+
+func recordMeta() map[string]string {
+	host, _ := os.Hostname()
+	m := map[string]string{
+		replay.MetaOtraceVersion: version,
+		replay.MetaHostname:      host,
+		replay.MetaArch:          runtime.GOARCH,
+		replay.MetaNumCPU:        fmt.Sprint(runtime.NumCPU()),
+		replay.MetaStartTime:     time.Now().UTC().Format(time.RFC3339Nano),
+		replay.MetaCommandLine:   strings.Join(os.Args, " "),
+	}
+	if rel, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m[replay.MetaKernelRelease] = strings.TrimSpace(string(rel))
+	}
+	return m
+}
