@@ -7,9 +7,11 @@
 #   - otrace running a counting script (a Tengo handler per event), and
 #   - perf record -e raw_syscalls:sys_enter -a (writing perf.data),
 # alternating A/B for $ROUNDS rounds. For each run it reports the events
-# each tool saw, the events lost, and the tool's own CPU time per event
-# (user+sys of the tracer process, not of dd). Prints the medians and the
-# ratio otrace/perf.
+# each tool saw, the events lost, and the tool's own CPU time (user+sys of
+# the tracer process, not of dd) per event it saw and per event of the
+# workload (dd's 2 x COUNT syscalls). perf sees more events than the
+# workload makes: it traces its own write()s into perf.data. Prints the
+# medians and the ratios otrace/perf.
 #
 # Usage: sudo bench/storm.sh [ROUNDS] [COUNT]    (defaults 5, 2000000)
 # Needs: root, Go, and perf (Debian: apt-get install linux-perf).
@@ -67,17 +69,22 @@ run_one() {
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 echo "storm: raw_syscalls:sys_enter, dd bs=1 count=$COUNT, $ROUNDS rounds, $(nproc) CPUs, $(uname -r)"
-printf "%-7s %5s %12s %8s %8s %12s\n" tool round events lost cpu_s ns/event
-: >"$work/otrace.ns"; : >"$work/perf.ns"; : >"$work/otrace.lost"; : >"$work/perf.lost"
+WORK=$((2 * COUNT))
+printf "%-7s %5s %12s %8s %8s %10s %12s\n" tool round events lost cpu_s ns/event ns/dd-call
+for f in otrace.ns perf.ns otrace.wns perf.wns otrace.lost perf.lost; do : >"$work/$f"; done
 for r in $(seq 1 "$ROUNDS"); do
 	for tool in otrace perf; do
 		read -r events lost cpu < <(run_one "$tool")
 		ns=$(echo "$cpu $events" | awk '{ if ($2 > 0) printf "%.0f", $1 * 1e9 / $2; else print 0 }')
-		printf "%-7s %5d %12d %8d %8.3f %12s\n" "$tool" "$r" "$events" "$lost" "$cpu" "$ns"
+		wns=$(echo "$cpu $WORK" | awk '{ printf "%.0f", $1 * 1e9 / $2 }')
+		printf "%-7s %5d %12d %8d %8.3f %10s %12s\n" "$tool" "$r" "$events" "$lost" "$cpu" "$ns" "$wns"
 		echo "$ns" >>"$work/$tool.ns"
+		echo "$wns" >>"$work/$tool.wns"
 		echo "$lost" >>"$work/$tool.lost"
 	done
 done
 o=$(median <"$work/otrace.ns"); p=$(median <"$work/perf.ns")
-echo "median CPU per event: otrace ${o} ns, perf record ${p} ns, ratio otrace/perf $(echo "$o $p" | awk '{ printf "%.2f", $1 / $2 }')"
+echo "median CPU per event seen: otrace ${o} ns, perf record ${p} ns, ratio otrace/perf $(echo "$o $p" | awk '{ printf "%.2f", $1 / $2 }')"
+o=$(median <"$work/otrace.wns"); p=$(median <"$work/perf.wns")
+echo "median CPU per dd syscall: otrace ${o} ns, perf record ${p} ns, ratio otrace/perf $(echo "$o $p" | awk '{ printf "%.2f", $1 / $2 }')"
 echo "median lost: otrace $(median <"$work/otrace.lost"), perf $(median <"$work/perf.lost")"

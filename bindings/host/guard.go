@@ -90,22 +90,48 @@ func (d *watchdog) close() { d.once.Do(func() { close(d.stop) }) }
 // guard runs one VM run under the watchdog with panics recovered, and
 // turns every way it can fail into an *event.HandlerError. fn is the
 // function called (nil for the top level): its position stands in when
-// Tengo gives none.
-func (s *Script) guard(vm *tengo.VM, limit time.Duration, fn tengo.Object, run func() error) (err error) {
+// Tengo gives none. The outermost call on the current VM, the case of
+// every handler, takes the short path: two atomic adds and a defer.
+func (s *Script) guard(vm *tengo.VM, limit time.Duration, fn tengo.Object, run func() error) error {
+	d := s.dog
+	if d.nest == 0 && vm == d.cur {
+		return s.guardOuter(vm, limit, fn, run)
+	}
+	return s.guardNested(vm, limit, fn, run)
+}
+
+func (s *Script) guardOuter(vm *tengo.VM, limit time.Duration, fn tengo.Object, run func() error) (err error) {
+	d := s.dog
+	if t := int64((limit + watchTick - 1) / watchTick); t != d.ticks {
+		d.ticks = t
+		d.limit.Store(t)
+	}
+	seq := d.seq.Add(1)
+	d.nest = 1
+	defer func() {
+		d.nest = 0
+		if r := recover(); r != nil {
+			err = panicError(r, s.where(fn))
+		}
+		d.seq.Add(1)
+		if d.aborted.Load() == seq {
+			err = abortError(d.reason.Load(), limit, s.where(fn))
+		}
+	}()
+	return s.runError(run())
+}
+
+// guardNested runs a call made while another runs (a Go builtin calling
+// back into the script), or the first call on a new VM.
+func (s *Script) guardNested(vm *tengo.VM, limit time.Duration, fn tengo.Object, run func() error) (err error) {
 	d := s.dog
 	prev := d.cur
 	if vm != prev {
 		d.vm.Store(vm)
 		d.cur = vm
 	}
-	var seq uint64
-	outer := d.nest == 0
-	if outer {
-		if t := int64((limit + watchTick - 1) / watchTick); t != d.ticks {
-			d.ticks = t
-			d.limit.Store(t)
-		}
-		seq = d.seq.Add(1)
+	if d.nest == 0 {
+		return s.guardOuter(vm, limit, fn, run)
 	}
 	d.nest++
 	defer func() {
@@ -113,18 +139,11 @@ func (s *Script) guard(vm *tengo.VM, limit time.Duration, fn tengo.Object, run f
 		if r := recover(); r != nil {
 			err = panicError(r, s.where(fn))
 		}
-		if !outer && prev != vm {
-			// Back to the caller's VM; an outermost call leaves its VM
-			// current, so the next call on it needs no store.
+		if prev != vm {
 			d.cur = prev
 			d.vm.Store(prev)
 		}
-		if outer {
-			d.seq.Add(1)
-			if d.aborted.Load() == seq {
-				err = abortError(d.reason.Load(), limit, s.where(fn))
-			}
-		} else if d.aborted.Load() == d.seq.Load() {
+		if d.aborted.Load() == d.seq.Load() {
 			// An abort of the outermost call stopped this nested VM, whose
 			// Run then returned nil: fail, so that this VM is replaced and
 			// the caller stops too (the watchdog aborts a call only once).
@@ -133,15 +152,20 @@ func (s *Script) guard(vm *tengo.VM, limit time.Duration, fn tengo.Object, run f
 			err = abortError(d.reason.Load(), limit, s.where(fn))
 		}
 	}()
-	if err := run(); err != nil {
-		if errors.Is(err, tengo.ErrObjectAllocLimit) {
-			he := runtimeError(err)
-			he.Msg = fmt.Sprintf("allocated more than %d objects in one call and was stopped (raise --max-allocs)", s.opts.MaxAllocs)
-			return he
-		}
-		return runtimeError(err)
+	return s.runError(run())
+}
+
+// runError turns a VM's error into a HandlerError.
+func (s *Script) runError(err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	if errors.Is(err, tengo.ErrObjectAllocLimit) {
+		he := runtimeError(err)
+		he.Msg = fmt.Sprintf("allocated more than %d objects in one call and was stopped (raise --max-allocs)", s.opts.MaxAllocs)
+		return he
+	}
+	return runtimeError(err)
 }
 
 // where is the position of fn's start, or of the script's start.

@@ -9,7 +9,7 @@ import (
 // stats is otrace.stats(): the run's totals so far, and per probe, for
 // scripts that report their own loss or rates.
 //
-//	{events, lost, handler_errors, filtered, elapsed_ns,
+//	{events, lost, lost_by_cpu: {"0": n, ...}, handler_errors, filtered, elapsed_ns,
 //	 probes: {"sched:sched_switch": {events, lost}, ...}}
 func (m *Module) stats(args ...tengo.Object) (tengo.Object, error) {
 	if len(args) != 0 {
@@ -30,7 +30,12 @@ func (m *Module) stats(args ...tengo.Object) (tengo.Object, error) {
 			"lost":   &tengo.Int{Value: lost + int64(ev.Lost)},
 		}}
 	}
+	byCPU := map[string]tengo.Object{}
+	for cpu, n := range st.LostByCPU {
+		byCPU[fmt.Sprint(cpu)] = &tengo.Int{Value: int64(n)}
+	}
 	return &tengo.ImmutableMap{Value: map[string]tengo.Object{
+		"lost_by_cpu":    &tengo.ImmutableMap{Value: byCPU},
 		"events":         &tengo.Int{Value: int64(st.Events)},
 		"lost":           &tengo.Int{Value: int64(st.Lost)},
 		"handler_errors": &tengo.Int{Value: int64(st.HandlerErrors)},

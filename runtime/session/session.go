@@ -72,6 +72,7 @@ type Session struct {
 	samples   uint64 // records dispatched
 	filtered  uint64 // records dropped by the pid filter
 	lost      uint64
+	lostByCPU map[uint32]uint64
 	errors    uint64
 	lastFlush time.Time
 }
@@ -319,7 +320,14 @@ func (s *Session) Exit(e process.Exit) { s.tick(e.Time); s.procs.AddExit(e) }
 func (s *Session) Mmap(m process.Mmap) { s.tick(m.Time); s.procs.AddMmap(m) }
 
 // Lost counts dropped records (Sink).
-func (s *Session) Lost(l Lost) { s.tick(l.Time); s.lost += l.Count }
+func (s *Session) Lost(l Lost) {
+	s.tick(l.Time)
+	s.lost += l.Count
+	if s.lostByCPU == nil {
+		s.lostByCPU = map[uint32]uint64{}
+	}
+	s.lostByCPU[l.CPU] += l.Count
+}
 
 // Tick advances the clock without an event (Sink).
 func (s *Session) Tick(now uint64) {

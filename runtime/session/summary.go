@@ -3,6 +3,8 @@ package session
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -12,6 +14,7 @@ type Stats struct {
 	Events        uint64 // records dispatched to handlers
 	Filtered      uint64 // records dropped by the pid filter
 	Lost          uint64 // records the source dropped
+	LostByCPU     map[uint32]uint64
 	HandlerErrors uint64
 	HandlerTime   time.Duration // estimated from sampled calls
 	Span          time.Duration // source clock from the first record to the last
@@ -21,7 +24,7 @@ type Stats struct {
 // Stats returns the run's totals so far.
 func (s *Session) Stats() Stats {
 	st := Stats{
-		Events: s.samples, Filtered: s.filtered, Lost: s.lost,
+		Events: s.samples, Filtered: s.filtered, Lost: s.lost, LostByCPU: maps.Clone(s.lostByCPU),
 		HandlerErrors: s.errors, Reason: s.reason,
 	}
 	if s.started {
@@ -57,6 +60,10 @@ func (s *Session) WriteSummary(w io.Writer, verbose bool) {
 	}
 	if !verbose {
 		return
+	}
+	cpus := slices.Sorted(maps.Keys(st.LostByCPU))
+	for _, c := range cpus {
+		fmt.Fprintf(w, "otrace:   cpu %-36d %12s lost\n", c, Commas(st.LostByCPU[c]))
 	}
 	for _, ev := range s.events {
 		name := ev.Name

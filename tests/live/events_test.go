@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -42,10 +43,9 @@ otrace.end(func() {
 
 const getppidCalls = 20000
 
-// roomyBuffer is the ring size of the tests whose events are every
-// process's (the -- filter works in otrace, not the kernel): enough that a
-// machine busy with other tests does not overflow it while otrace waits
-// for a CPU, which would make an exact count fall short.
+// roomyBuffer is the ring size of the tests that count exactly: enough
+// that a machine busy with other tests does not overflow it while otrace
+// waits for a CPU, which would make an exact count fall short.
 const roomyBuffer = "16M"
 
 func TestEveryGetppidOfTheCommandIsCountedExactlyOnce(t *testing.T) {
@@ -212,4 +212,47 @@ func countWhere(ls [][]string, ok func([]string) bool) int {
 		}
 	}
 	return n
+}
+
+// A kernel counter with a filter counts exactly, without a ring: the
+// script says it only counts, and no event reaches a handler.
+func TestAKernelCounterCountsTheCommandsCallsExactly(t *testing.T) {
+	prog := workload(t, "getppid")
+	nr := getppidNumber(t)
+	script := fmt.Sprintf(`
+c := otrace.counter("raw_syscalls:sys_enter", {filter: "id == %d"})
+otrace.end(func() { otrace.printf("count %%d\n", c.value()) })`, nr)
+	r := otrace(t, "run", "-e", script, "--", prog, strconv.Itoa(getppidCalls))
+	mustSucceed(t, r)
+	if got := value(t, r, "count"); got != getppidCalls {
+		t.Errorf("the counter says %d getppid calls, want %d\n%s", got, getppidCalls, r)
+	}
+	if s := summaryOf(t, r); s.events != 0 {
+		t.Errorf("%d events reached otrace; a counting-only script should copy none\n%s", s.events, r)
+	}
+	if !strings.Contains(r.stderr, "counting in the kernel only") {
+		t.Errorf("a counting-only run does not say so:\n%s", r)
+	}
+}
+
+// A filter in the kernel keeps the rings to the events that pass it.
+func TestAKernelFilterDeliversOnlyMatchingEvents(t *testing.T) {
+	prog := workload(t, "getppid")
+	nr := getppidNumber(t)
+	script := fmt.Sprintf(`
+n := 0
+bad := 0
+otrace.on("raw_syscalls:sys_enter", {filter: "id == %d"}, func(e) { n += 1; if e.id != %d { bad += 1 } })
+otrace.end(func() { otrace.printf("count %%d\n", n); otrace.printf("bad %%d\n", bad) })`, nr, nr)
+	r := otrace(t, "run", "-e", script, "--", prog, strconv.Itoa(getppidCalls))
+	mustSucceed(t, r)
+	if got := value(t, r, "count"); got != getppidCalls {
+		t.Errorf("the filtered handler saw %d calls, want %d\n%s", got, getppidCalls, r)
+	}
+	if got := value(t, r, "bad"); got != 0 {
+		t.Errorf("%d events that fail the filter reached the handler\n%s", got, r)
+	}
+	if s := summaryOf(t, r); s.events != getppidCalls {
+		t.Errorf("%d events reached otrace, want exactly the %d that pass the filter\n%s", s.events, getppidCalls, r)
+	}
 }
