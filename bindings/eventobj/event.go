@@ -8,8 +8,10 @@ import (
 	"github.com/d5/tengo/v2"
 
 	"otrace/runtime/event"
+	"otrace/runtime/intern"
 	"otrace/runtime/probe"
 	"otrace/runtime/process"
+	"otrace/runtime/stacks"
 )
 
 // Env is what event objects share: the value tables and the process model
@@ -17,6 +19,10 @@ import (
 type Env struct {
 	Values *Values
 	Procs  *process.Table
+	// Stacks interns and names e.stack, e.kstack and e.ustack; nil gives
+	// empty stacks.
+	Stacks *stacks.Table
+	joined map[[2]intern.StackID]string
 }
 
 // Builtin names every event has. They take precedence over payload fields
@@ -60,12 +66,17 @@ const (
 	kHas
 	kField
 	kLost
+	kKstack
+	kUstack
+	kStack
+	kExe
 	kPayload
 )
 
 var keyKinds = map[string]uint8{
 	"name": kName, "time": kTime, "cpu": kCPU, "pid": kPID, "tid": kTID, "comm": kComm,
 	"fields": kFields, "copy": kCopy, "has": kHas, "field": kField, "lost": kLost,
+	"kstack": kKstack, "ustack": kUstack, "stack": kStack, "exe": kExe,
 }
 
 type resolved struct {
@@ -192,6 +203,18 @@ func (o *Event) IndexGet(index tengo.Object) (tengo.Object, error) {
 		return o.fieldFn, nil
 	case kLost:
 		return o.env.Values.Int(int64(o.rec.Lost)), nil
+	case kKstack:
+		return o.stackOf(stackKernel), nil
+	case kUstack:
+		return o.stackOf(stackUser), nil
+	case kStack:
+		return o.stackOf(stackBoth), nil
+	case kExe:
+		exe := ""
+		if p := o.env.Procs.Process(o.rec.PID); p != nil {
+			exe = p.Exe
+		}
+		return o.env.Values.String(exe), nil
 	case kNone:
 		return nil, o.noField(key.Value)
 	}

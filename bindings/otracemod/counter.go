@@ -33,15 +33,15 @@ func (m *Module) counter(args ...tengo.Object) (tengo.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	filter := ""
+	var opts session.ProbeOptions
 	if len(args) == 2 {
-		if filter, err = options(args[1], "otrace.counter"); err != nil {
+		if opts, err = options(args[1], "otrace.counter"); err != nil {
 			return nil, err
 		}
 	}
 	var cs []session.Counter
 	for _, spec := range specs {
-		evs, err := m.resolve(spec, filter)
+		evs, err := m.resolve(spec, opts)
 		if err != nil {
 			return nil, err
 		}

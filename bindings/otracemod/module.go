@@ -17,7 +17,9 @@ import (
 	"otrace/bindings/eventobj"
 	"otrace/bindings/host"
 	"otrace/runtime/event"
+	"otrace/runtime/intern"
 	"otrace/runtime/session"
+	"otrace/runtime/stacks"
 )
 
 // Config is what the module needs from the command line.
@@ -30,21 +32,29 @@ type Config struct {
 	Args []string
 	// Output is the -o destination, or "".
 	Output string
+	// Symbols names stack frames; nil leaves them unnamed.
+	Symbols stacks.Resolver
 }
 
 // Module is one script's otrace module.
 type Module struct {
-	cfg    Config
-	script *host.Script
-	env    *eventobj.Env
-	objs   []*eventobj.Event // by event ID
+	cfg     Config
+	script  *host.Script
+	env     *eventobj.Env
+	objs    []*eventobj.Event // by event ID
+	strs    *intern.Strings   // otrace.intern, otrace.str
+	current *event.Record     // the record being handled, for otrace.sym
 }
 
 // New makes the module; Bind it to the compiled script before running it.
 func New(cfg Config) *Module {
+	procs := cfg.Session.Processes()
+	st := stacks.New(procs, cfg.Symbols)
+	cfg.Session.OnMmap(st.Mmap)
 	return &Module{
-		cfg: cfg,
-		env: &eventobj.Env{Values: eventobj.NewValues(), Procs: cfg.Session.Processes()},
+		cfg:  cfg,
+		env:  &eventobj.Env{Values: eventobj.NewValues(), Procs: procs, Stacks: st},
+		strs: intern.NewStrings(),
 	}
 }
 
@@ -70,6 +80,10 @@ func (m *Module) Attrs() map[string]tengo.Object {
 		"printf":  fn("printf", m.printf),
 		"sort":    fn("sort", sortArray),
 		"counter": fn("counter", m.counter),
+		"sym":     fn("sym", m.sym),
+		"ksym":    fn("ksym", m.ksym),
+		"intern":  fn("intern", m.intern),
+		"str":     fn("str", m.str),
 		"stats":   fn("stats", m.stats),
 		"args":    &tengo.ImmutableArray{Value: args},
 		"output":  &tengo.String{Value: m.cfg.Output},
@@ -90,9 +104,9 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	filter := ""
+	var opts session.ProbeOptions
 	if len(args) == 3 {
-		if filter, err = options(args[1], "otrace.on"); err != nil {
+		if opts, err = options(args[1], "otrace.on"); err != nil {
 			return nil, err
 		}
 	}
@@ -102,7 +116,7 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 	}
 	var events []*event.Event
 	for _, spec := range specs {
-		evs, err := m.resolve(spec, filter)
+		evs, err := m.resolve(spec, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -159,9 +173,8 @@ func stringList(objs []tengo.Object) ([]string, error) {
 }
 
 // options reads the options map of otrace.on and otrace.counter. Keys
-// it does not know are errors, not silently ignored: "stack" arrives with
-// the stack collector.
-func options(o tengo.Object, fn string) (filter string, err error) {
+// it does not know are errors, not silently ignored.
+func options(o tengo.Object, fn string) (opts session.ProbeOptions, err error) {
 	var keys map[string]tengo.Object
 	switch v := o.(type) {
 	case *tengo.Map:
@@ -169,7 +182,7 @@ func options(o tengo.Object, fn string) (filter string, err error) {
 	case *tengo.ImmutableMap:
 		keys = v.Value
 	default:
-		return "", fmt.Errorf("%s: options must be a map like {filter: \"prev_state == 1\"}, not %s", fn, o.TypeName())
+		return opts, fmt.Errorf("%s: options must be a map like {filter: \"prev_state == 1\"}, not %s", fn, o.TypeName())
 	}
 	var bad []string
 	for k, v := range keys {
@@ -177,26 +190,33 @@ func options(o tengo.Object, fn string) (filter string, err error) {
 		case "filter":
 			s, ok := v.(*tengo.String)
 			if !ok {
-				return "", fmt.Errorf("%s: filter must be a string in the kernel's filter syntax, not %s", fn, v.TypeName())
+				return opts, fmt.Errorf("%s: filter must be a string in the kernel's filter syntax, not %s", fn, v.TypeName())
 			}
-			filter = s.Value
+			opts.Filter = s.Value
+		case "stack":
+			s, ok := v.(*tengo.String)
+			m, known := event.NoStack, false
+			if ok {
+				m, known = event.ParseStackMode(s.Value)
+			}
+			if !known || m == event.NoStack {
+				return opts, fmt.Errorf("%s: stack must be \"kernel\", \"user\" or \"both\", not %s", fn, v)
+			}
+			opts.Stack = m
 		default:
 			bad = append(bad, k)
 		}
 	}
 	if len(bad) > 0 {
 		sort.Strings(bad)
-		return "", fmt.Errorf("%s: unknown option(s) %s; known: filter", fn, strings.Join(bad, ", "))
+		return opts, fmt.Errorf("%s: unknown option(s) %s; known: filter, stack", fn, strings.Join(bad, ", "))
 	}
-	return filter, nil
+	return opts, nil
 }
 
-// resolve resolves a probe, with a kernel-side filter when one is given.
-func (m *Module) resolve(spec, filter string) ([]*event.Event, error) {
-	if filter == "" {
-		return m.cfg.Session.Resolve(spec)
-	}
-	return m.cfg.Session.ResolveFiltered(spec, filter)
+// resolve resolves a probe with its options.
+func (m *Module) resolve(spec string, o session.ProbeOptions) ([]*event.Event, error) {
+	return m.cfg.Session.ResolveWith(spec, o)
 }
 
 // function checks that o is a script function taking at most maxParams
@@ -229,7 +249,9 @@ func (h *eventHandler) HandleEvent(rec *event.Record) error {
 	}
 	o := h.m.objs[rec.Event.ID]
 	o.Point(rec)
+	h.m.current = rec
 	_, err := h.m.script.Call1(h.fn, o)
+	h.m.current = nil
 	o.Expire()
 	return err
 }

@@ -41,18 +41,27 @@ Probes (otrace.on(PROBE, func(e) {...})):
                                           context-switches, cpu-migrations, ...
   uprobe:PATH:SYMBOL, uretprobe:PATH:SYMBOL   user function entry / return
   An array of probes attaches one handler to all of them.
+  otrace.on(PROBE, {filter: "prev_state == 1", stack: "user"}, fn)
+  filters in the kernel (and identically on recordings) and collects the
+  kernel, user or both stacks (profile collects both).
 
 The event a handler gets (valid only during the call; keep e.copy()):
   e.name e.time e.cpu e.pid e.tid e.comm    every event has these
   e.FIELD                                   payload fields by name
   e.fields                                  the payload field names
   e.has(NAME), e.field(NAME)                test for / read any payload field
+  e.stack, e.kstack, e.ustack               the callchain: prints as symbolized
+                                            frames, a cheap map key, iterates
+                                            as {addr, func, module, file, line}
+  e.exe                                     the process's executable
   e.copy()                                  a map that outlives the handler
 
 The otrace module:
   otrace.on(probe, [opts,] fn)   otrace.begin(fn)   otrace.end(fn)
   otrace.every("1s", fn)         otrace.exit()      otrace.printf(fmt, ...)
-  otrace.sort(array, [desc])     otrace.args       otrace.output (the -o file)
+  otrace.sort(array, [desc])     otrace.counter(probe, [opts])  otrace.stats()
+  otrace.sym(addr, [pid])        otrace.ksym(addr)  otrace.intern(s)  otrace.str(id)
+  otrace.args                    otrace.output (the -o file)
   import("fmt"), "text", "math", "times", "json", "enum" (and "os" with
   --allow-os) are Tengo's standard modules.
 

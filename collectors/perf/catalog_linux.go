@@ -89,9 +89,9 @@ func (c *catalog) create(p probe.Probe) (*event.Event, error) {
 		return &event.Event{Name: name, Format: f, Config: &Spec{Type: typeTracepoint, Config: uint64(f.ID),
 			Period: 1, SampleType: sampleRaw, Tracepoint: true}}, nil
 	case probe.Profile:
-		return &event.Event{Name: name, Format: &event.Format{Name: name}, Config: &Spec{Type: typeSoftware,
+		return &event.Event{Name: name, Format: &event.Format{Name: name}, Stack: event.BothStacks, Config: &Spec{Type: typeSoftware,
 			Config: softwareConfigs["cpu-clock"], Freq: true, Period: uint64(p.Hz),
-			SampleType: sampleIP | samplePeriod | sampleCallchain}}, nil
+			SampleType: sampleIP | samplePeriod}}, nil
 	case probe.Software:
 		period := p.Period
 		if period == 0 {

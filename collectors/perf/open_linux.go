@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"otrace/runtime/event"
 )
 
 // attrBuildID asks MMAP2 records for build ids instead of device numbers
@@ -42,8 +44,9 @@ func leaderAttr(wakeup int, buildID bool) unix.PerfEventAttr {
 	return a
 }
 
-// sampleAttr is the attr of one otrace event.
-func sampleAttr(sp *Spec) unix.PerfEventAttr {
+// sampleAttr is the attr of one otrace event, with the callchain its
+// stack mode asks for.
+func sampleAttr(sp *Spec, stack event.StackMode) unix.PerfEventAttr {
 	a := baseAttr()
 	a.Type = sp.Type
 	a.Config = sp.Config
@@ -53,6 +56,16 @@ func sampleAttr(sp *Spec) unix.PerfEventAttr {
 	}
 	a.Sample_type = sp.SampleType | idAll
 	a.Read_format = formatLost
+	switch stack {
+	case event.KernelStack:
+		a.Sample_type |= sampleCallchain
+		a.Bits |= unix.PerfBitExcludeCallchainUser
+	case event.UserStack:
+		a.Sample_type |= sampleCallchain
+		a.Bits |= unix.PerfBitExcludeCallchainKernel
+	case event.BothStacks:
+		a.Sample_type |= sampleCallchain
+	}
 	return a
 }
 

@@ -51,10 +51,6 @@ const (
 	miscSwitchOut   = 0x2000
 )
 
-// contextMax is PERF_CONTEXT_MAX (-4095 as u64), the smallest
-// PERF_CONTEXT_* marker in a callchain; it and larger values are markers,
-// not addresses.
-const contextMax = ^uint64(0) - 4094
 
 // stream is what the parser knows of one perf event id.
 type stream struct {
@@ -337,14 +333,12 @@ func (p *Parser) sample(b []byte, sink session.Sink) {
 	sink.Sample(r)
 }
 
-// addresses copies a callchain's addresses, leaving out the context
-// markers, into a reused slice.
+// addresses copies a callchain, context markers included (see
+// event.SplitCallchain), into a reused slice.
 func (p *Parser) addresses(b []byte) []uint64 {
 	p.chain = p.chain[:0]
 	for i := 0; i+8 <= len(b); i += 8 {
-		if a := le.Uint64(b[i:]); a < contextMax {
-			p.chain = append(p.chain, a)
-		}
+		p.chain = append(p.chain, le.Uint64(b[i:]))
 	}
 	return p.chain
 }

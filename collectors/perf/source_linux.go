@@ -232,7 +232,7 @@ func (s *Source) open(ev *event.Event, self int) error {
 	}
 	filter := s.filterFor(ev, sp, self)
 	for i, cpu := range s.cpus {
-		a := sampleAttr(sp)
+		a := sampleAttr(sp, ev.Stack)
 		pid := s.task(&a)
 		fd, err := openEvent(&a, pid, cpu)
 		if err != nil && errors.Is(err, unix.EINVAL) {
@@ -259,7 +259,7 @@ func (s *Source) open(ev *event.Event, self int) error {
 		if err != nil {
 			return fmt.Errorf("%s: reading its id: %v", ev.Name, err)
 		}
-		s.parser.Add(id, ev, sp.SampleType|idAll, cpu)
+		s.parser.Add(id, ev, a.Sample_type, cpu)
 	}
 	return nil
 }

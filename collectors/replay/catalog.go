@@ -125,12 +125,18 @@ func (c *catalog) enable(events []*event.Event) error {
 		switch {
 		case ok && s.ev == ev:
 			s.enabled = true
-		case ok && ev.Filter != "":
-			f, err := filter.Compile(ev.Filter, s.ev.Format)
-			if err != nil {
-				return fmt.Errorf("replay: %s: %w", ev.Name, err)
+		case ok:
+			// A variant: a filter to apply, or another stack mode (the
+			// recording's callchains are what they are).
+			v := variant{ev: ev}
+			if ev.Filter != "" {
+				f, err := filter.Compile(ev.Filter, s.ev.Format)
+				if err != nil {
+					return fmt.Errorf("replay: %s: %w", ev.Name, err)
+				}
+				v.match = f
 			}
-			s.variants = append(s.variants, variant{ev: ev, match: f})
+			s.variants = append(s.variants, v)
 		default:
 			return fmt.Errorf("replay: Enable: event %s is not one of this recording's events", ev.Name)
 		}

@@ -143,7 +143,7 @@ func (r *Reader) sample(body []byte, off int64, sink session.Sink) error {
 		sink.Sample(rec)
 	}
 	for _, v := range s.variants {
-		if v.match.Match(rec.Raw) {
+		if v.match == nil || v.match.Match(rec.Raw) {
 			rec.Event = v.ev
 			sink.Sample(rec)
 		}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"otrace/runtime/event"
@@ -36,6 +37,9 @@ type Options struct {
 	// Notice receives one line for each thing Open did that the user should
 	// know about, such as mounting tracefs. nil drops them.
 	Notice func(string)
+	// Targets finds the file of a Uprobe whose Path is a bare name. nil
+	// means SystemTargets.
+	Targets *TargetFinder
 }
 
 // FS is an opened tracefs. Its methods may be called from several
@@ -45,6 +49,10 @@ type FS struct {
 	pid  int
 	// alive reports whether a process exists; CleanStaleUprobes asks it.
 	alive func(pid int) bool
+	// targets finds uprobe files; goarch (runtime.GOARCH) says which
+	// registers hold a function's arguments.
+	targets *TargetFinder
+	goarch  string
 
 	mu      sync.Mutex // guards the caches
 	events  []string   // sorted catalogue; nil until listed
@@ -64,17 +72,19 @@ func Open(opts Options) (*FS, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newFS(root), nil
-}
-
-func newFS(root string) *FS {
+	targets := opts.Targets
+	if targets == nil {
+		targets = SystemTargets()
+	}
 	return &FS{
 		root:    root,
 		pid:     os.Getpid(),
 		alive:   processAlive,
+		targets: targets,
+		goarch:  runtime.GOARCH,
 		formats: map[string]*event.Format{},
 		uprobes: map[string]*UprobeEvent{},
-	}
+	}, nil
 }
 
 // Root is the tracefs directory in use.

@@ -140,7 +140,8 @@ func fakeFormat(name string, id int) string {
 
 // fakeTracefs builds a tracefs-like tree with a format for each
 // "system:event", the files tracefs keeps beside them, an empty
-// uprobe_events and error_log, and returns an FS on it.
+// uprobe_events and error_log, and returns an FS on it that finds no
+// uprobe target by a bare name: tests give paths.
 func fakeTracefs(t *testing.T, events ...string) *FS {
 	t.Helper()
 	root := t.TempDir()
@@ -150,7 +151,7 @@ func fakeTracefs(t *testing.T, events ...string) *FS {
 	for i, name := range events {
 		addFakeEvent(t, root, name, 100+i)
 	}
-	fs, err := Open(Options{Root: root})
+	fs, err := Open(Options{Root: root, Targets: &TargetFinder{}})
 	if err != nil {
 		t.Fatal(err)
 	}

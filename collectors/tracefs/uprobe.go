@@ -23,20 +23,27 @@ const groupPrefix = "otrace_"
 
 // Uprobe says where to place a user-space probe.
 type Uprobe struct {
-	Path   string // the ELF executable or shared library
+	// Path is the ELF executable or shared library: a path when it has a
+	// "/", else a name TargetFinder.Find resolves ("libc", "libc.so.6",
+	// "bash").
+	Path   string
 	Symbol string // the function; may carry "+N" as probe names write it
 	Offset uint64 // bytes into the function, added to any "+N"
 	Return bool   // probe the function's returns (a uretprobe), not its entry
 }
 
 // UprobeEvent is a uprobe event this process created in uprobe_events.
+// Beside the kernel's own fields, its Format holds what AddUprobe fetched:
+// the u64 arguments arg0..arg5 (ArgField) on an entry, the u64 retval
+// (RetvalField) on a return.
 type UprobeEvent struct {
-	Uprobe
-	System     string        // the group, "otrace_<pid>"
-	Name       string        // the event, from the symbol ("main_target")
-	ID         uint32        // the tracepoint id perf_event_open takes
-	Format     *event.Format // the payload layout, read after creation
-	FileOffset uint64        // where in Path the probe sits
+	Uprobe                     // as asked for: Path may be a bare name
+	ResolvedPath string        // the absolute path of the file probed ("/lib/x86_64-linux-gnu/libc.so.6")
+	System       string        // the group, "otrace_<pid>"
+	Name         string        // the event, from the symbol ("main_target")
+	ID           uint32        // the tracepoint id perf_event_open takes
+	Format       *event.Format // the payload layout, read after creation
+	FileOffset   uint64        // where in ResolvedPath the probe sits
 
 	fs      *FS
 	removed bool // guarded by fs.probeMu
@@ -48,17 +55,22 @@ func (e *UprobeEvent) String() string { return e.System + ":" + e.Name }
 // group is this process's uprobe group.
 func (t *FS) group() string { return groupPrefix + strconv.Itoa(t.pid) }
 
-// AddUprobe resolves u's symbol to a file offset, creates the uprobe event
-// in this process's group, and returns it with its ID and format. The
-// event exists until Remove, RemoveUprobes, or a later otrace's
-// CleanStaleUprobes once this process is gone.
+// AddUprobe finds u's file (see TargetFinder), resolves its symbol to a
+// file offset, creates the uprobe event in this process's group, fetching
+// the arguments on entry or the return value on return, and returns it
+// with its ID and format. The event exists until Remove, RemoveUprobes, or
+// a later otrace's CleanStaleUprobes once this process is gone.
 func (t *FS) AddUprobe(u Uprobe) (*UprobeEvent, error) {
 	symbol, plus, err := splitSymbol(u.Symbol)
 	if err != nil {
 		return nil, err
 	}
 	plus += u.Offset
-	path, err := targetPath(u.Path)
+	found, err := t.targets.Find(u.Path)
+	if err != nil {
+		return nil, err
+	}
+	path, err := targetPath(found)
 	if err != nil {
 		return nil, err
 	}
@@ -69,17 +81,15 @@ func (t *FS) AddUprobe(u Uprobe) (*UprobeEvent, error) {
 
 	t.probeMu.Lock()
 	defer t.probeMu.Unlock()
-	e := &UprobeEvent{Uprobe: u, System: t.group(), FileOffset: off, fs: t}
-	e.Path = path
+	e := &UprobeEvent{Uprobe: u, ResolvedPath: path, System: t.group(), FileOffset: off, fs: t}
 	e.Name, err = t.uniqueName(eventName(symbol, plus, u.Return))
 	if err != nil {
 		return nil, err
 	}
-	kind := 'p'
-	if u.Return {
-		kind = 'r'
+	cmd, err := probeCommand(e, t.goarch)
+	if err != nil {
+		return nil, err
 	}
-	cmd := fmt.Sprintf("%c:%s/%s %s:%#x", kind, e.System, e.Name, path, off)
 	if err := t.command(cmd); err != nil {
 		return nil, err
 	}
@@ -98,9 +108,6 @@ func (t *FS) AddUprobe(u Uprobe) (*UprobeEvent, error) {
 // the kernel resolves a relative one against its writer's directory, and
 // the uprobe_events syntax cannot carry whitespace.
 func targetPath(path string) (string, error) {
-	if path == "" {
-		return "", errors.New("uprobe: no target file given")
-	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", fmt.Errorf("uprobe target %s: %w", path, err)

@@ -176,6 +176,9 @@ func TestAddUprobeErrors(t *testing.T) {
 		{"a missing symbol names the file and suggests", Uprobe{Path: target, Symbol: "main.tagret"},
 			fmt.Sprintf(`uprobe target %s: no function "main.tagret"; did you mean main.target`, target)},
 		{"a bad offset is refused", Uprobe{Path: target, Symbol: "main.target+x"}, "offset after + must be a number"},
+		{"no target is refused", Uprobe{Symbol: "main"}, "no target file given"},
+		{"a bare name nothing knows says where it looked", Uprobe{Path: "libnosuchthing", Symbol: "f"},
+			`uprobe target "libnosuchthing" not found: no executable libnosuchthing on $PATH`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -201,6 +204,7 @@ func TestAddUprobeWritesTheCommandAndReadsTheFormat(t *testing.T) {
 	}
 	fs := fakeTracefs(t)
 	fs.pid = 4242
+	fs.goarch = "amd64"
 	// A crashed otrace that had our pid left main_target behind, so the
 	// new event must take the next name.
 	stale := "p:otrace_4242/main_target /bin/x:0x0000000000000010\n"
@@ -215,11 +219,14 @@ func TestAddUprobeWritesTheCommandAndReadsTheFormat(t *testing.T) {
 	if e.System != "otrace_4242" || e.Name != "main_target_2" || e.ID != 91 || e.FileOffset != off || e.Format == nil {
 		t.Errorf("event = %+v, want otrace_4242:main_target_2 with ID 91 at %#x", e, off)
 	}
+	if e.Path != target || e.ResolvedPath != target {
+		t.Errorf("Path %q, ResolvedPath %q; want both %q", e.Path, e.ResolvedPath, target)
+	}
 	if e.String() != "otrace_4242:main_target_2" {
 		t.Errorf("String() = %q", e.String())
 	}
 	events := filepath.Join(fs.Root(), "uprobe_events")
-	want := stale + fmt.Sprintf("p:otrace_4242/main_target_2 %s:%#x\n", target, off)
+	want := stale + fmt.Sprintf("p:otrace_4242/main_target_2 %s:%#x arg0=%%di:u64 arg1=%%si:u64 arg2=%%dx:u64 arg3=%%cx:u64 arg4=%%r8:u64 arg5=%%r9:u64\n", target, off)
 	if got := readFile(t, events); got != want {
 		t.Errorf("uprobe_events got %q, want %q", got, want)
 	}
@@ -274,5 +281,45 @@ func TestRemoveUprobesRemovesEveryOne(t *testing.T) {
 	}
 	if len(fs.uprobes) != 0 {
 		t.Errorf("%d uprobes still recorded", len(fs.uprobes))
+	}
+}
+
+func TestAddUprobeFindsABareNameAndReportsTheFile(t *testing.T) {
+	target := goTarget(t, false)
+	off, err := SymbolOffset(target, "main.target")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	addFakeEvent(t, root, "otrace_9:main_target__return", 5)
+	writeFile(t, filepath.Join(root, "uprobe_events"), "")
+	fs, err := Open(Options{Root: root, Targets: &TargetFinder{Path: filepath.Dir(target)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.pid = 9
+	e, err := fs.AddUprobe(Uprobe{Path: filepath.Base(target), Symbol: "main.target", Return: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Path != filepath.Base(target) || e.ResolvedPath != target {
+		t.Errorf("Path %q, ResolvedPath %q; want %q as asked and %q found", e.Path, e.ResolvedPath, filepath.Base(target), target)
+	}
+	want := fmt.Sprintf("r:otrace_9/main_target__return %s:%#x retval=$retval:u64\n", target, off)
+	if got := readFile(t, filepath.Join(root, "uprobe_events")); got != want {
+		t.Errorf("uprobe_events got %q, want %q", got, want)
+	}
+}
+
+func TestAddUprobeRefusesAnEntryWhereArgumentsAreUnknown(t *testing.T) {
+	target := goTarget(t, false)
+	fs := fakeTracefs(t)
+	fs.goarch = "riscv64"
+	_, err := fs.AddUprobe(Uprobe{Path: target, Symbol: "main.target"})
+	if err == nil || !strings.Contains(err.Error(), "amd64 and arm64, not on riscv64") {
+		t.Fatalf("err = %v, want it to name the architectures otrace knows", err)
+	}
+	if got := readFile(t, filepath.Join(fs.Root(), "uprobe_events")); got != "" {
+		t.Errorf("a refused probe wrote %q to uprobe_events", got)
 	}
 }

@@ -11,8 +11,9 @@ type Record struct {
 	TID   int32
 	// Raw is the event's payload, laid out as Event.Format says.
 	Raw []byte
-	// Callchain holds the sampled stack's addresses, leaf first, when the
-	// probe asked for one; context markers are already split out.
+	// Callchain holds the sampled stack, leaf first, as the kernel records
+	// it: context markers (ContextKernel, ContextUser) start each part.
+	// SplitCallchain separates them.
 	Callchain []uint64
 	// Lost counts events this record's CPU dropped since the record before
 	// it, so a handler that pairs events (entry/exit) can tell a gap.
@@ -58,6 +59,9 @@ type Event struct {
 	// their filter are distinct Events: a live collector opens each with
 	// its filter, a recording evaluates it.
 	Filter string
+	// Stack is which callchain the event's records carry. Events that
+	// differ in it are distinct Events, like filters.
+	Stack StackMode
 	// Lost counts records of this event the collector dropped, where it
 	// can tell (Linux 6.0+ counts them per event).
 	Lost uint64

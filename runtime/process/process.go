@@ -55,8 +55,14 @@ type Process struct {
 	Start     uint64
 	Exit      uint64
 	// Maps lists every mapping seen, in the order they appeared; a mapping
-	// from before an exec has Unmapped set to the exec's time.
+	// from before an exec, or covered by a later one, has Unmapped set to
+	// the time it stopped being valid.
 	Maps []Mapping
+	// Execs counts the execs seen: stacks taken in different images of one
+	// process are different address spaces.
+	Execs uint32
+	// Exe is the path of the executable the process runs, as mapped.
+	Exe string
 }
 
 // Mapping is an Mmap together with the time it stopped being valid.
@@ -106,6 +112,8 @@ func (t *Table) AddComm(c Comm) {
 		p := t.process(th.PID)
 		p.Comm = c.Comm
 		if c.Exec {
+			p.Execs++
+			p.Exe = ""
 			for i := range p.Maps {
 				if p.Maps[i].Unmapped == 0 {
 					p.Maps[i].Unmapped = c.Time
@@ -130,6 +138,9 @@ func (t *Table) AddFork(f Fork) {
 		p.PPID, p.Start, p.Exit = f.PPID, f.Time, 0
 		p.Comm = th.Comm
 		if pp := t.procs[f.PPID]; pp != nil {
+			p.Exe = pp.Exe
+		}
+		if pp := t.procs[f.PPID]; pp != nil {
 			for _, m := range pp.Maps {
 				if m.Unmapped == 0 {
 					p.Maps = append(p.Maps, m)
@@ -148,10 +159,51 @@ func (t *Table) AddExit(e Exit) {
 	}
 }
 
-// AddMmap applies an Mmap record.
+// AddMmap applies an Mmap record. Linux reports no munmap, but a new
+// mapping over an old one's range ends the old one (dlclose then dlopen).
 func (t *Table) AddMmap(m Mmap) {
 	p := t.process(m.PID)
+	end := m.Start + m.Len
+	for i := range p.Maps {
+		o := &p.Maps[i]
+		if o.Unmapped == 0 && o.Start < end && m.Start < o.Start+o.Len {
+			o.Unmapped = m.Time
+		}
+	}
 	p.Maps = append(p.Maps, Mapping{Mmap: m})
+	if p.Exe == "" && m.Prot&protExec != 0 && m.Path != "" && m.Path[0] == '/' {
+		p.Exe = m.Path // the first executable file mapped after exec
+	}
+}
+
+const protExec = 4
+
+// MappingAt returns the mapping that held addr in process pid at time t
+// (the last one mapped over it before t), or nil.
+func (t *Table) MappingAt(pid int32, addr, time uint64) *Mapping {
+	p := t.procs[pid]
+	if p == nil {
+		return nil
+	}
+	for i := len(p.Maps) - 1; i >= 0; i-- {
+		m := &p.Maps[i]
+		if addr < m.Start || addr >= m.Start+m.Len {
+			continue
+		}
+		if m.Time <= time && (m.Unmapped == 0 || time < m.Unmapped) {
+			return m
+		}
+	}
+	// Mappings read from /proc at start carry the scan's time, which may be
+	// after a sample taken just before it: fall back to any mapping of the
+	// address that was never replaced.
+	for i := len(p.Maps) - 1; i >= 0; i-- {
+		m := &p.Maps[i]
+		if addr >= m.Start && addr < m.Start+m.Len && m.Unmapped == 0 {
+			return m
+		}
+	}
+	return nil
 }
 
 // Comm returns the name of thread tid, falling back to its process's name,

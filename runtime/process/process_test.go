@@ -51,3 +51,43 @@ func TestUnknownThreadsHaveNoName(t *testing.T) {
 		t.Errorf("Comm of an unknown thread = %q", got)
 	}
 }
+
+func TestMappingAtFollowsTheProcessOverTime(t *testing.T) {
+	tb := NewTable()
+	tb.AddComm(Comm{Time: 1, PID: 10, TID: 10, Comm: "app"})
+	tb.AddMmap(Mmap{Time: 1, PID: 10, Start: 0x1000, Len: 0x1000, Prot: 5, Path: "/bin/app"})
+	tb.AddMmap(Mmap{Time: 2, PID: 10, Start: 0x8000, Len: 0x1000, Prot: 5, Path: "/lib/liba.so"})
+	// dlclose then dlopen of another library at the same place.
+	tb.AddMmap(Mmap{Time: 5, PID: 10, Start: 0x8000, Len: 0x1000, Prot: 5, Path: "/lib/libb.so"})
+	tests := []struct {
+		name string
+		addr uint64
+		time uint64
+		want string
+	}{
+		{"an address of the executable", 0x1234, 3, "/bin/app"},
+		{"a library address before it was replaced", 0x8010, 4, "/lib/liba.so"},
+		{"the same address after", 0x8010, 6, "/lib/libb.so"},
+		{"an address nothing maps", 0x5000, 6, ""},
+	}
+	for _, tt := range tests {
+		m := tb.MappingAt(10, tt.addr, tt.time)
+		got := ""
+		if m != nil {
+			got = m.Path
+		}
+		if got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if p := tb.Process(10); p.Exe != "/bin/app" {
+		t.Errorf("Exe = %q", p.Exe)
+	}
+	tb.AddComm(Comm{Time: 7, PID: 10, TID: 10, Comm: "other", Exec: true})
+	if p := tb.Process(10); p.Execs != 1 || p.Exe != "" || tb.MappingAt(10, 0x1234, 8) != nil {
+		t.Errorf("after exec: execs %d exe %q", p.Execs, p.Exe)
+	}
+	if m := tb.MappingAt(10, 0x1234, 3); m == nil || m.Path != "/bin/app" {
+		t.Error("a sample from before the exec must still find the old image")
+	}
+}

@@ -65,29 +65,50 @@ func suggestion(p probe.Probe, cat Catalog) string {
 	return "; did you mean " + strings.Join(close, ", ") + "?"
 }
 
-// ResolveFiltered is Resolve for a probe with a tracepoint filter: each
-// event it names gets a variant carrying the filter (one per distinct
-// filter, shared by the handlers that give the same one). The filter is
-// checked against each event's format first, so that a mistake names the
-// field instead of failing in the kernel.
-func (s *Session) ResolveFiltered(spec, expr string) ([]*event.Event, error) {
+// ProbeOptions are what a script may ask of a probe beyond its name.
+type ProbeOptions struct {
+	// Filter is a tracepoint filter in the kernel's syntax.
+	Filter string
+	// Stack is which callchain to collect; NoStack keeps the event's own
+	// default (profile:hz:N collects both).
+	Stack event.StackMode
+}
+
+// ResolveWith is Resolve for a probe with options: each event it names
+// gets a variant carrying them (one per distinct set of options, shared by
+// the handlers that ask the same). A filter is checked against each
+// event's format first, so that a mistake names the field instead of
+// failing in the kernel.
+func (s *Session) ResolveWith(spec string, o ProbeOptions) ([]*event.Event, error) {
 	evs, err := s.Resolve(spec)
-	if err != nil {
-		return nil, err
+	if err != nil || (o.Filter == "" && o.Stack == event.NoStack) {
+		return evs, err
 	}
 	out := make([]*event.Event, len(evs))
 	for i, ev := range evs {
-		if len(ev.Format.Fields) == 0 {
-			return nil, fmt.Errorf("%s has no payload fields to filter on; filters apply to tracepoints and uprobes", ev.Name)
+		expr := ""
+		if o.Filter != "" {
+			if len(ev.Format.Fields) == 0 {
+				return nil, fmt.Errorf("%s has no payload fields to filter on; filters apply to tracepoints and uprobes", ev.Name)
+			}
+			f, err := filter.Compile(o.Filter, ev.Format)
+			if err != nil {
+				return nil, err
+			}
+			expr = f.String()
 		}
-		f, err := filter.Compile(expr, ev.Format)
-		if err != nil {
-			return nil, err
+		stack := o.Stack
+		if stack == event.NoStack {
+			stack = ev.Stack
 		}
-		key := ev.Name + "\x00" + f.String()
+		if expr == "" && stack == ev.Stack {
+			out[i] = ev
+			continue
+		}
+		key := ev.Name + "\x00" + expr + "\x00" + stack.String()
 		v := s.variants[key]
 		if v == nil {
-			v = &event.Event{ID: -1, Name: ev.Name, Format: ev.Format, Config: ev.Config, Filter: f.String()}
+			v = &event.Event{ID: -1, Name: ev.Name, Format: ev.Format, Config: ev.Config, Filter: expr, Stack: stack}
 			if s.variants == nil {
 				s.variants = map[string]*event.Event{}
 			}

@@ -55,6 +55,7 @@ type Session struct {
 	timers      []*timer
 	counters    int
 	variants    map[string]*event.Event // filtered events, by name and filter
+	onMmap      []func(process.Mmap)
 
 	// Clock, in the source's nanoseconds.
 	started  bool   // first time seen
@@ -316,8 +317,18 @@ func (s *Session) Fork(f process.Fork) {
 // Exit updates the process model (Sink).
 func (s *Session) Exit(e process.Exit) { s.tick(e.Time); s.procs.AddExit(e) }
 
-// Mmap updates the process model (Sink).
-func (s *Session) Mmap(m process.Mmap) { s.tick(m.Time); s.procs.AddMmap(m) }
+// Mmap updates the process model (Sink) and tells the OnMmap hooks.
+func (s *Session) Mmap(m process.Mmap) {
+	s.tick(m.Time)
+	s.procs.AddMmap(m)
+	for _, fn := range s.onMmap {
+		fn(m)
+	}
+}
+
+// OnMmap adds a hook called for every mapping the source reports, e.g.
+// to open a mapped binary while it still exists.
+func (s *Session) OnMmap(fn func(process.Mmap)) { s.onMmap = append(s.onMmap, fn) }
 
 // Lost counts dropped records (Sink).
 func (s *Session) Lost(l Lost) {

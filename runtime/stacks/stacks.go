@@ -1,0 +1,138 @@
+// Package stacks owns a run's stacks: it interns the callchains handlers
+// ask for (runtime/intern), remembers which process image each belongs to,
+// and names their frames on demand — late, through runtime/symbols and the
+// process model as it was when the stack was taken — caching the result.
+package stacks
+
+import (
+	"path"
+	"strings"
+
+	"otrace/runtime/intern"
+	"otrace/runtime/process"
+	"otrace/runtime/symbols"
+)
+
+// Resolver names addresses; *symbols.Resolver is one.
+type Resolver interface {
+	Prepare(obj symbols.Object)
+	User(obj symbols.Object, addr uint64) []symbols.Frame
+	Kernel(addr uint64) []symbols.Frame
+	JIT(pid int32, addr uint64) ([]symbols.Frame, bool)
+}
+
+// Table is the stacks of one run. It belongs to the session's dispatch
+// goroutine.
+type Table struct {
+	ids    *intern.Stacks
+	procs  *process.Table
+	res    Resolver
+	frames map[intern.StackID][]symbols.Frame
+	text   map[intern.StackID]string
+}
+
+// New returns an empty table naming frames with res, mappings from procs.
+func New(procs *process.Table, res Resolver) *Table {
+	return &Table{ids: intern.NewStacks(), procs: procs, res: res,
+		frames: map[intern.StackID][]symbols.Frame{}, text: map[intern.StackID]string{}}
+}
+
+// Intern returns the id of a kernel or user stack of process pid taken
+// at time t (addresses leaf first, no context markers).
+func (t *Table) Intern(kernel bool, pid int32, time uint64, addrs []uint64) intern.StackID {
+	sp := intern.Space{Kernel: true}
+	if !kernel {
+		sp = intern.Space{PID: pid}
+		if p := t.procs.Process(pid); p != nil {
+			sp.Exec = p.Execs
+		}
+	}
+	return t.ids.Intern(sp, time, addrs)
+}
+
+// Addrs returns a stack's addresses, leaf first.
+func (t *Table) Addrs(id intern.StackID) []uint64 {
+	_, _, a := t.ids.Stack(id)
+	return a
+}
+
+// IsKernel reports whether id is a kernel stack.
+func (t *Table) IsKernel(id intern.StackID) bool {
+	sp, _, _ := t.ids.Stack(id)
+	return sp.Kernel
+}
+
+// Len is the number of distinct stacks so far.
+func (t *Table) Len() int { return t.ids.Len() }
+
+// Mmap lets the resolver open a newly mapped file at once, so it still
+// resolves after the process exits or the file is deleted.
+func (t *Table) Mmap(m process.Mmap) {
+	if t.res != nil && m.Prot&4 != 0 && m.Path != "" {
+		t.res.Prepare(symbols.Object{PID: m.PID, Path: m.Path, BuildID: m.BuildID, Start: m.Start, Pgoff: m.Pgoff})
+	}
+}
+
+// Frames names every frame of a stack, leaf first; an address with
+// inlined calls gives several frames. Callers' addresses are return
+// addresses, so they are looked up one byte earlier, inside the call.
+func (t *Table) Frames(id intern.StackID) []symbols.Frame {
+	if f, ok := t.frames[id]; ok {
+		return f
+	}
+	sp, time, addrs := t.ids.Stack(id)
+	var out []symbols.Frame
+	for i, a := range addrs {
+		look := a
+		if i > 0 && look > 0 {
+			look--
+		}
+		fs := t.resolve(sp, time, look)
+		for j := range fs {
+			fs[j].Addr = a
+		}
+		out = append(out, fs...)
+	}
+	t.frames[id] = out
+	return out
+}
+
+func (t *Table) resolve(sp intern.Space, time, addr uint64) []symbols.Frame {
+	unknown := []symbols.Frame{{Addr: addr, Module: "[unknown]"}}
+	if t.res == nil {
+		return unknown
+	}
+	if sp.Kernel {
+		return t.res.Kernel(addr)
+	}
+	if m := t.procs.MappingAt(sp.PID, addr, time); m != nil && (strings.HasPrefix(m.Path, "/") || m.Path == "[vdso]") {
+		return t.res.User(symbols.Object{PID: sp.PID, Path: m.Path, BuildID: m.BuildID, Start: m.Start, Pgoff: m.Pgoff}, addr)
+	}
+	if fs, ok := t.res.JIT(sp.PID, addr); ok {
+		return fs
+	}
+	return unknown
+}
+
+// Format prints a stack one frame per line, leaf first, as bpftrace does:
+// "\tfunc+0x1f (module)", the module by its file name. It is computed once
+// per stack.
+func (t *Table) Format(id intern.StackID) string {
+	if s, ok := t.text[id]; ok {
+		return s
+	}
+	var b strings.Builder
+	for _, f := range t.Frames(id) {
+		b.WriteString("\t")
+		b.WriteString(f.Name())
+		if f.Module != "" {
+			b.WriteString(" (")
+			b.WriteString(path.Base(f.Module))
+			b.WriteString(")")
+		}
+		b.WriteString("\n")
+	}
+	s := b.String()
+	t.text[id] = s
+	return s
+}

@@ -1,0 +1,112 @@
+package stacks
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"otrace/runtime/process"
+	"otrace/runtime/symbols"
+)
+
+// fakeResolver names addresses after the file they fall in and records
+// what it was asked.
+type fakeResolver struct {
+	prepared []string
+	asked    []uint64
+}
+
+func (f *fakeResolver) Prepare(obj symbols.Object) { f.prepared = append(f.prepared, obj.Path) }
+func (f *fakeResolver) User(obj symbols.Object, addr uint64) []symbols.Frame {
+	f.asked = append(f.asked, addr)
+	return []symbols.Frame{{Addr: addr, Func: fmt.Sprintf("fn_%x", addr-obj.Start+obj.Pgoff), Module: obj.Path}}
+}
+func (f *fakeResolver) Kernel(addr uint64) []symbols.Frame {
+	return []symbols.Frame{{Addr: addr, Func: "kfn", Offset: addr & 0xff, Module: "[kernel.kallsyms]"}}
+}
+func (f *fakeResolver) JIT(pid int32, addr uint64) ([]symbols.Frame, bool) {
+	if addr >= 0x9000 && addr < 0xa000 {
+		return []symbols.Frame{{Addr: addr, Func: "jitted", Module: "[jit]"}}, true
+	}
+	return nil, false
+}
+
+func table() (*Table, *fakeResolver, *process.Table) {
+	procs := process.NewTable()
+	res := &fakeResolver{}
+	t := New(procs, res)
+	procs.AddComm(process.Comm{Time: 1, PID: 5, TID: 5, Comm: "app"})
+	for _, m := range []process.Mmap{
+		{Time: 1, PID: 5, Start: 0x1000, Len: 0x1000, Pgoff: 0, Prot: 5, Path: "/bin/app"},
+		{Time: 1, PID: 5, Start: 0x4000, Len: 0x1000, Pgoff: 0x2000, Prot: 5, Path: "/lib/libx.so"},
+	} {
+		procs.AddMmap(m)
+		t.Mmap(m)
+	}
+	return t, res, procs
+}
+
+func TestFramesNameEachAddressInTheMappingOfItsTime(t *testing.T) {
+	tb, res, _ := table()
+	id := tb.Intern(false, 5, 2, []uint64{0x1010, 0x4020, 0x9100, 0x7000})
+	fs := tb.Frames(id)
+	want := []string{"fn_10", "fn_201f", "jitted", "0x7000"}
+	if len(fs) != len(want) {
+		t.Fatalf("got %d frames: %v", len(fs), fs)
+	}
+	for i, w := range want {
+		if fs[i].Name() != w {
+			t.Errorf("frame %d = %q, want %q", i, fs[i].Name(), w)
+		}
+	}
+	// The caller's return address 0x4020 is looked up at 0x401f; the
+	// frame still shows the address itself.
+	if fs[1].Addr != 0x4020 || res.asked[1] != 0x401f {
+		t.Errorf("caller frame addr %x, looked up %x", fs[1].Addr, res.asked[1])
+	}
+	if len(res.prepared) != 2 {
+		t.Errorf("prepared %v; every executable mapping must be opened early", res.prepared)
+	}
+}
+
+func TestAStackIsNamedOnceAndFormattedLikeBpftrace(t *testing.T) {
+	tb, res, _ := table()
+	id := tb.Intern(false, 5, 2, []uint64{0x1010, 0x1020})
+	a := tb.Format(id)
+	b := tb.Format(id)
+	if a != b || len(res.asked) != 2 {
+		t.Errorf("asked %d times; a stack must be resolved once", len(res.asked))
+	}
+	if a != "\tfn_10 (app)\n\tfn_1f (app)\n" {
+		t.Errorf("Format = %q", a)
+	}
+	k := tb.Intern(true, 5, 2, []uint64{0xffffffff81000012})
+	if got := tb.Format(k); !strings.Contains(got, "kfn+0x12 ([kernel.kallsyms])") || !tb.IsKernel(k) {
+		t.Errorf("kernel Format = %q", got)
+	}
+}
+
+func TestStacksOfDifferentImagesAreDifferent(t *testing.T) {
+	tb, _, procs := table()
+	before := tb.Intern(false, 5, 2, []uint64{0x1010})
+	procs.AddComm(process.Comm{Time: 3, PID: 5, TID: 5, Comm: "new", Exec: true})
+	after := tb.Intern(false, 5, 4, []uint64{0x1010})
+	if before == after {
+		t.Error("the same addresses before and after an exec must be different stacks")
+	}
+	if got := tb.Frames(after)[0].Name(); got != "0x1010" {
+		t.Errorf("after the exec nothing is mapped at 0x1010, got %q", got)
+	}
+	if got := tb.Frames(before)[0].Name(); got != "fn_10" {
+		t.Errorf("the stack from before the exec names the old image: %q", got)
+	}
+}
+
+func TestInternOfAStackSeenBeforeDoesNotAllocate(t *testing.T) {
+	tb, _, _ := table()
+	addrs := []uint64{0x1010, 0x1020, 0x4020}
+	tb.Intern(false, 5, 2, addrs)
+	if n := testing.AllocsPerRun(100, func() { tb.Intern(false, 5, 2, addrs) }); n != 0 {
+		t.Errorf("Intern allocates %v times", n)
+	}
+}

@@ -1,0 +1,63 @@
+package symbols
+
+// This file is the contract between the symbolizer and its callers (the
+// bindings that print stacks, the exporters). Implementation lives in the
+// other files of the package.
+
+// Frame is one resolved code address. A single address may resolve to
+// several frames when functions were inlined into it: innermost first,
+// each but the last marked Inlined.
+type Frame struct {
+	Addr   uint64
+	Func   string // demangled function name; "" when unknown
+	Offset uint64 // Addr minus the function's start; 0 when unknown
+	// Module is the file the address belongs to, as perf names it: the
+	// path of the ELF file, "[kernel.kallsyms]", "[MODNAME]" for a kernel
+	// module, "[vdso]", "[jit]" (a perf map), or "[unknown]".
+	Module  string
+	File    string // source file, when debug info tells
+	Line    int
+	Inlined bool
+}
+
+// Name is how a frame prints in a stack: "func+0x1f" or, unknown,
+// "0x7f12345678".
+func (f Frame) Name() string {
+	if f.Func == "" {
+		return hex(f.Addr)
+	}
+	if f.Offset == 0 {
+		return f.Func
+	}
+	return f.Func + "+" + hex(f.Offset)
+}
+
+func hex(v uint64) string {
+	const digits = "0123456789abcdef"
+	var b [18]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = digits[v&15]
+		v >>= 4
+		if v == 0 {
+			break
+		}
+	}
+	i--
+	b[i] = 'x'
+	i--
+	b[i] = '0'
+	return string(b[i:])
+}
+
+// Object identifies the file behind a user-space mapping, as recorded when
+// it was mapped: enough to find the same bytes later, even after the
+// process exited or the file was replaced.
+type Object struct {
+	PID     int32  // a process that mapped it (for /proc/PID/root and map_files)
+	Path    string // as the process saw it
+	BuildID []byte // from MMAP2 or the file's note; may be empty
+	Start   uint64 // mapping start address
+	Pgoff   uint64 // file offset of Start
+}
