@@ -110,13 +110,14 @@ func (s *Stack) frames() *tengo.ImmutableArray {
 		}
 		for _, f := range s.t.Frames(id) {
 			out = append(out, &tengo.ImmutableMap{Value: map[string]tengo.Object{
-				"addr":    &tengo.Int{Value: int64(f.Addr)},
-				"func":    &tengo.String{Value: f.Func},
-				"offset":  &tengo.Int{Value: int64(f.Offset)},
-				"module":  &tengo.String{Value: f.Module},
-				"file":    &tengo.String{Value: f.File},
-				"line":    &tengo.Int{Value: int64(f.Line)},
-				"inlined": boolObject(f.Inlined),
+				"addr":     &tengo.Int{Value: int64(f.Addr)},
+				"function": &tengo.String{Value: f.Func},
+				"name":     &tengo.String{Value: f.Name()},
+				"offset":   &tengo.Int{Value: int64(f.Offset)},
+				"module":   &tengo.String{Value: f.Module},
+				"file":     &tengo.String{Value: f.File},
+				"line":     &tengo.Int{Value: int64(f.Line)},
+				"inlined":  boolObject(f.Inlined),
 			}})
 		}
 	}

@@ -47,6 +47,9 @@ func (m *Modules) AddSource(name string, src []byte) {
 func (m *Modules) Get(name string) tengo.Importable {
 	if mod, ok := m.builtin[name]; ok {
 		m.Found[name] = "(builtin)"
+		if _, src := mod.(*tengo.SourceModule); src {
+			m.Found[name] = "(embedded library)"
+		}
 		return mod
 	}
 	if _, denied := m.denied[name]; denied || !validModuleName(name) {

@@ -34,7 +34,7 @@ func TestModulesResolveImports(t *testing.T) {
 		{"a module only in a later directory is found there", "sys_only", `"sys_only"`, filepath.Join(system, "sys_only.tengo")},
 		{"a/b maps to dir/a/b.tengo", "net/tcp", `"net/tcp"`, filepath.Join(user, "net", "tcp.tengo")},
 		{"a builtin module wins over a file of the same name", "shadowed", `"builtin"`, "(builtin)"},
-		{"a Tengo source builtin is a builtin", "srcmod", `"from source"`, "(builtin)"},
+		{"a Tengo source builtin is an embedded library", "srcmod", `"from source"`, "(embedded library)"},
 		{"a module imports another from the path", "uses_other", `"uses sys_only"`, filepath.Join(user, "uses_other.tengo")},
 	}
 	for _, tt := range tests {

@@ -34,6 +34,9 @@ type Config struct {
 	Output string
 	// Symbols names stack frames; nil leaves them unnamed.
 	Symbols stacks.Resolver
+	// Arch is the traced machine's architecture as Go names it ("amd64"):
+	// this one live, the recording's with --input.
+	Arch string
 }
 
 // Module is one script's otrace module.
@@ -87,6 +90,8 @@ func (m *Module) Attrs() map[string]tengo.Object {
 		"stats":   fn("stats", m.stats),
 		"args":    &tengo.ImmutableArray{Value: args},
 		"output":  &tengo.String{Value: m.cfg.Output},
+		"arch":    &tengo.String{Value: m.cfg.Arch},
+		"process": fn("process", m.process),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/d5/tengo/v2/stdlib"
 
 	"otrace/bindings/host"
+	libs "otrace/stdlib"
 )
 
 // safeModules are Tengo's standard modules scripts may import. "os" is
@@ -21,6 +22,10 @@ func (m *Module) Modules(libPath []string, allowOS bool) *host.Modules {
 	mods := host.NewModules(libPath)
 	mods.AddBuiltin("otrace", m.Attrs())
 	mods.AddBuiltin("fmt", m.fmtModule())
+	for _, name := range libs.Names() {
+		src, _ := libs.Source(name)
+		mods.AddSource(name, src)
+	}
 	names := safeModules
 	if allowOS {
 		names = append(append([]string{}, names...), "os")

@@ -83,3 +83,28 @@ func (m *Module) str(args ...tengo.Object) (tengo.Object, error) {
 	}
 	return m.env.Values.String(s), nil
 }
+
+// process is otrace.process(pid): what the process model knows of a
+// process, exited ones included — {pid, ppid, comm, exe, start, exit}
+// (times in ns, 0 when unknown or still running) — or undefined.
+func (m *Module) process(args ...tengo.Object) (tengo.Object, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("otrace.process(pid): want 1 argument, got %d", len(args))
+	}
+	pid, ok := args[0].(*tengo.Int)
+	if !ok {
+		return nil, fmt.Errorf("otrace.process: the pid must be an int, not %s", args[0].TypeName())
+	}
+	p := m.env.Procs.Process(int32(pid.Value))
+	if p == nil {
+		return tengo.UndefinedValue, nil
+	}
+	return &tengo.ImmutableMap{Value: map[string]tengo.Object{
+		"pid":   &tengo.Int{Value: int64(p.PID)},
+		"ppid":  &tengo.Int{Value: int64(p.PPID)},
+		"comm":  &tengo.String{Value: p.Comm},
+		"exe":   &tengo.String{Value: p.Exe},
+		"start": &tengo.Int{Value: int64(p.Start)},
+		"exit":  &tengo.Int{Value: int64(p.Exit)},
+	}}, nil
+}

@@ -32,6 +32,7 @@ Usage:
   otrace list [GLOB] [-v] [--json]
                                 list probes (and their fields with -v)
   otrace check SCRIPT           compile a script without running it
+  otrace test [DIR|SCRIPT]...   run script tests (NAME.tengo vs NAME.out)
   otrace version
   otrace help [COMMAND]
 
@@ -66,6 +67,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return recordCommand(args[1:], stdin, stdout, stderr)
 	case "list":
 		return listCommand(args[1:], stdout, stderr)
+	case "test":
+		return testCommand(args[1:], stdout, stderr)
 	case "check":
 		return checkCommand(args[1:], stdout, stderr)
 	case "version", "--version":

@@ -164,3 +164,22 @@ func TestCommandExitEndsTheRun(t *testing.T) {
 		}
 	}
 }
+
+func TestTestRunsScriptTestsAndReportsDifferences(t *testing.T) {
+	bin := buildOtrace(t)
+	dir := t.TempDir()
+	script := filepath.Join(dir, "hello.tengo")
+	os.WriteFile(script, []byte("// input: none\notrace.begin(func() { otrace.printf(\"hello\\n\") })\n"), 0o644)
+	if out, err := exec.Command(bin, "test", "-update", dir).CombinedOutput(); err != nil {
+		t.Fatalf("test -update: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "test", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "1 passed, 0 failed") {
+		t.Fatalf("a passing test: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(dir, "hello.out"), []byte("goodbye\n"), 0o644)
+	out, err = exec.Command(bin, "test", dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "0 passed, 1 failed") || !strings.Contains(string(out), `want: "goodbye"`) {
+		t.Fatalf("a failing test must fail with a diff: %v\n%s", err, out)
+	}
+}

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +23,7 @@ import (
 	"otrace/bindings/otracemod"
 	"otrace/collectors/replay"
 	"otrace/runtime/session"
+	"otrace/runtime/symbols"
 )
 
 const runUsage = `Usage:
@@ -52,7 +57,8 @@ The event a handler gets (valid only during the call; keep e.copy()):
   e.has(NAME), e.field(NAME)                test for / read any payload field
   e.stack, e.kstack, e.ustack               the callchain: prints as symbolized
                                             frames, a cheap map key, iterates
-                                            as {addr, func, module, file, line}
+                                            as {addr, function, name, offset,
+                                            module, file, line, inlined}
   e.exe                                     the process's executable
   e.copy()                                  a map that outlives the handler
 
@@ -231,6 +237,8 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	var source session.Source
+	symOpts := symbols.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }}
+	arch := runtime.GOARCH
 	if o.input != "" {
 		r, err := replay.Open(o.input)
 		if err != nil {
@@ -238,6 +246,14 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		source = r
+		if a := r.Meta()[replay.MetaArch]; a != "" {
+			arch = a
+		}
+		if !sameKernel(r.Meta()) {
+			// This machine's kernel symbols would misname a recording
+			// made on another kernel.
+			symOpts.Kallsyms = os.DevNull
+		}
 	} else {
 		source = liveSource(o, stderr)
 	}
@@ -260,12 +276,14 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Stderr:         stderr,
 		Flush:          func() { buf.Flush() },
 	})
-	mod := otracemod.New(otracemod.Config{Session: sess, Out: buf, Args: o.scriptArgs, Output: o.output})
+	mod := otracemod.New(otracemod.Config{Session: sess, Out: buf, Args: o.scriptArgs, Output: o.output,
+		Symbols: symbols.New(symOpts), Arch: arch})
+	mods := mod.Modules(libraryPath(o.libPath), o.allowOS)
 	script, err := host.Compile(host.Options{
 		File:      name,
 		Src:       src,
 		Globals:   map[string]tengo.Object{"otrace": mod.Object()},
-		Modules:   mod.Modules(o.libPath, o.allowOS),
+		Modules:   mods,
 		MaxAllocs: o.maxAllocs,
 		Timeout:   o.handlerTimeout,
 	})
@@ -274,6 +292,11 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer script.Close()
+	if o.verbose {
+		for _, imp := range slices.Sorted(maps.Keys(mods.Found)) {
+			fmt.Fprintf(stderr, "otrace: import %q from %s\n", imp, mods.Found[imp])
+		}
+	}
 	mod.Bind(script)
 	if err := script.RunMain(); err != nil {
 		buf.Flush()
@@ -306,6 +329,30 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// libraryPath is where import() looks for NAME.tengo, in order: -I
+// directories, then OTRACE_PATH (colon-separated), then
+// $XDG_CONFIG_HOME/otrace/lib (~/.config/otrace/lib).
+func libraryPath(flags []string) []string {
+	dirs := append([]string{}, flags...)
+	for _, d := range filepath.SplitList(os.Getenv("OTRACE_PATH")) {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	if cfg, err := os.UserConfigDir(); err == nil {
+		dirs = append(dirs, filepath.Join(cfg, "otrace", "lib"))
+	}
+	return dirs
+}
+
+// sameKernel reports whether a recording was made on this machine's
+// running kernel, so that its kernel addresses can be named here.
+func sameKernel(meta map[string]string) bool {
+	host, _ := os.Hostname()
+	rel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return meta[replay.MetaHostname] == host && meta[replay.MetaKernelRelease] == strings.TrimSpace(string(rel))
 }
 
 func loadScript(o *runOptions, stdin io.Reader) (string, []byte, error) {

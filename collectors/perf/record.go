@@ -51,7 +51,6 @@ const (
 	miscSwitchOut   = 0x2000
 )
 
-
 // stream is what the parser knows of one perf event id.
 type stream struct {
 	ev         *event.Event // nil for side-band-only events

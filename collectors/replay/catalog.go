@@ -125,7 +125,7 @@ func (c *catalog) enable(events []*event.Event) error {
 		switch {
 		case ok && s.ev == ev:
 			s.enabled = true
-		case ok:
+		case ok && (ev.Filter != "" || ev.Stack != s.ev.Stack) && ev.Format == s.ev.Format:
 			// A variant: a filter to apply, or another stack mode (the
 			// recording's callchains are what they are).
 			v := variant{ev: ev}

@@ -105,13 +105,20 @@ func (t *Table) resolve(sp intern.Space, time, addr uint64) []symbols.Frame {
 	if sp.Kernel {
 		return t.res.Kernel(addr)
 	}
-	if m := t.procs.MappingAt(sp.PID, addr, time); m != nil && (strings.HasPrefix(m.Path, "/") || m.Path == "[vdso]") {
+	// Anonymous executable memory ("//anon", JIT code) has no file: a
+	// perf map may name it.
+	if m := t.procs.MappingAt(sp.PID, addr, time); m != nil && (isFile(m.Path) || m.Path == "[vdso]") {
 		return t.res.User(symbols.Object{PID: sp.PID, Path: m.Path, BuildID: m.BuildID, Start: m.Start, Pgoff: m.Pgoff}, addr)
 	}
 	if fs, ok := t.res.JIT(sp.PID, addr); ok {
 		return fs
 	}
 	return unknown
+}
+
+// isFile reports whether a mapping's path names a file ("//anon" does not).
+func isFile(path string) bool {
+	return strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "//")
 }
 
 // Format prints a stack one frame per line, leaf first, as bpftrace does:

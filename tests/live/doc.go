@@ -1,6 +1,6 @@
 // Package live holds end-to-end tests of the otrace binary against the
 // running kernel: `otrace run`, `record` and `list` as a user types them.
-// Each test starts its own workload (small C programs in testdata/, built
+// Each test starts its own workload (small C, Go and JavaScript programs in testdata/, built
 // with gcc when the tests start), waits on the real events it causes, and
 // checks their counts and contents.
 //

@@ -2,18 +2,16 @@ package scripts
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"otrace/collectors/replay"
+	"otrace/tests/scripttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the .out files and testdata recordings")
@@ -72,7 +70,7 @@ func TestRecordingsAreCurrent(t *testing.T) {
 }
 
 func TestScripts(t *testing.T) {
-	scripts, err := filepath.Glob("*.tengo")
+	scripts, err := scripttest.Find(".", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,112 +78,29 @@ func TestScripts(t *testing.T) {
 		t.Fatalf("found %d script tests, want at least 12", len(scripts))
 	}
 	for _, script := range scripts {
-		name := strings.TrimSuffix(script, ".tengo")
-		t.Run(name, func(t *testing.T) {
+		c, err := scripttest.Load(script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(c.Name(), func(t *testing.T) {
 			t.Parallel()
-			got := runScript(t, script)
-			want := name + ".out"
+			got, err := c.Run(otraceBin, 60*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if *update {
-				if err := os.WriteFile(want, []byte(got), 0o644); err != nil {
+				if err := os.WriteFile(c.Golden(), []byte(got), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
-			exp, err := os.ReadFile(want)
+			exp, err := os.ReadFile(c.Golden())
 			if err != nil {
 				t.Fatalf("%v (run go test ./tests/scripts -update)", err)
 			}
 			if got != string(exp) {
-				t.Errorf("output of %s differs from %s:\n%s", script, want, diff(string(exp), got))
+				t.Errorf("output of %s differs from %s:\n%s", script, c.Golden(), scripttest.Diff(string(exp), got))
 			}
 		})
 	}
-}
-
-type directives struct {
-	flags, args []string
-	input       string
-}
-
-func parseDirectives(t *testing.T, script string) directives {
-	src, err := os.ReadFile(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := directives{input: "sched.rec"}
-	for _, line := range strings.Split(string(src), "\n") {
-		rest, ok := strings.CutPrefix(line, "//")
-		if !ok {
-			break
-		}
-		key, val, ok := strings.Cut(strings.TrimSpace(rest), ":")
-		if !ok {
-			continue
-		}
-		val = strings.TrimSpace(val)
-		switch key {
-		case "flags":
-			d.flags = strings.Fields(val)
-		case "args":
-			d.args = strings.Fields(val)
-		case "input":
-			d.input = val
-		}
-	}
-	return d
-}
-
-// runScript runs otrace on a script and renders what it printed.
-func runScript(t *testing.T, script string) string {
-	d := parseDirectives(t, script)
-	args := []string{"run"}
-	if d.input != "none" {
-		args = append(args, "--input", filepath.Join("testdata", d.input))
-	}
-	args = append(args, d.flags...)
-	args = append(args, script)
-	args = append(args, d.args...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, otraceBin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running otrace: %v", err)
-	}
-	if ctx.Err() != nil {
-		t.Fatalf("otrace %s did not finish in time", strings.Join(args, " "))
-	}
-	var b strings.Builder
-	b.WriteString(stdout.String())
-	b.WriteString("--- stderr\n")
-	b.WriteString(stderr.String())
-	fmt.Fprintf(&b, "--- exit %d\n", code)
-	return b.String()
-}
-
-// diff shows the first lines where want and got part.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n  want: %q\n  got:  %q\n", i+1, wl, gl)
-			shown++
-		}
-	}
-	return b.String()
 }
