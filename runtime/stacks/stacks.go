@@ -87,11 +87,13 @@ func (t *Table) Frames(id intern.StackID) []symbols.Frame {
 		if i > 0 && look > 0 {
 			look--
 		}
-		fs := t.resolve(sp, time, look)
-		for j := range fs {
-			fs[j].Addr = a
+		// The resolver's frames are its cache: copy before setting the
+		// address the stack shows.
+		start := len(out)
+		out = append(out, t.resolve(sp, time, look)...)
+		for j := start; j < len(out); j++ {
+			out[j].Addr = a
 		}
-		out = append(out, fs...)
 	}
 	t.frames[id] = out
 	return out

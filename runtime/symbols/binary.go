@@ -24,7 +24,6 @@ type binaryFile struct {
 	funcs     funcTable
 	lines     *dwarfLines // nil until tried, or when there is no DWARF
 	linesDone bool
-	byVaddr   map[uint64][]Frame
 }
 
 // segment is a PT_LOAD program header.
@@ -39,7 +38,6 @@ func newBinary(f io.ReaderAt, obj Object, openedAs string) *binaryFile {
 		file:     f,
 		openedAs: openedAs,
 		wantID:   obj.BuildID,
-		byVaddr:  map[uint64][]Frame{},
 	}
 }
 

@@ -1,17 +1,21 @@
 package symbols
 
 import (
+	"cmp"
 	"debug/dwarf"
 	"debug/elf"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
 // dwarfLines answers "which inlined calls and which source line is this
 // address" from DWARF. At open it reads only the compilation units'
-// address ranges; a unit's line table and inline tree are read the first
-// time an address falls in it.
+// address ranges; a unit's line table and the address ranges of its
+// functions are read the first time an address falls in it, and a
+// function's tree of inlined calls the first time an address falls in that
+// function. A profile touches few functions of a large library.
 type dwarfLines struct {
 	d      *dwarf.Data
 	cus    []cuRange // sorted by lo
@@ -38,10 +42,11 @@ type unitRef struct {
 // unitInfo is one compilation unit, ready for lookups.
 type unitInfo struct {
 	rows      []lineRow
-	files     []string     // by lineRow.file
-	callFiles []string     // the line program's file table, for DW_AT_call_file
-	subs      []subprogram // sorted by lo, one per address range
-	nodes     []inlNode    // inlined calls, depth-first
+	files     []string   // by lineRow.file
+	callFiles []string   // the line program's file table, for DW_AT_call_file
+	subs      []subRange // sorted by lo, one per address range of a function
+	funcs     []subprogram
+	nodes     []inlNode // inlined calls, depth-first, each function's together
 }
 
 type lineRow struct {
@@ -51,10 +56,16 @@ type lineRow struct {
 	end  bool // end of a sequence: no line from here on
 }
 
+type subRange struct {
+	lo, hi uint64
+	fn     int // index in funcs
+}
+
+// subprogram is a function with code (a DW_TAG_subprogram with addresses).
 type subprogram struct {
-	lo, hi      uint64
-	entry       dwarf.Offset // for its name when the symbol table has none
+	entry       dwarf.Offset // its DIE, read again to expand it
 	first, last int          // its inlined calls: nodes[first:last]
+	expanded    bool
 }
 
 type inlNode struct {
@@ -71,7 +82,7 @@ func newDwarfLines(ef *elf.File) (dl *dwarfLines, err error) {
 			dl, err = nil, fmt.Errorf("malformed DWARF: %v", p)
 		}
 	}()
-	d, err := ef.DWARF()
+	d, err := loadDWARF(ef)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +117,46 @@ func newDwarfLines(ef *elf.File) (dl *dwarfLines, err error) {
 	return dl, nil
 }
 
+// loadDWARF reads only the sections lookups use; elf.File.DWARF would
+// also decompress location lists, often the largest section. Old-style
+// .zdebug compression and relocatable files go the standard way.
+func loadDWARF(ef *elf.File) (*dwarf.Data, error) {
+	if ef.Type == elf.ET_REL || ef.Section(".zdebug_info") != nil {
+		return ef.DWARF()
+	}
+	get := func(name string) ([]byte, error) {
+		s := ef.Section(".debug_" + name)
+		if s == nil || s.Type == elf.SHT_NOBITS {
+			return nil, nil
+		}
+		return s.Data()
+	}
+	var secs [5][]byte
+	for i, name := range []string{"abbrev", "info", "line", "ranges", "str"} {
+		data, err := get(name)
+		if err != nil {
+			return nil, fmt.Errorf(".debug_%s: %w", name, err)
+		}
+		secs[i] = data
+	}
+	d, err := dwarf.New(secs[0], nil, nil, secs[1], secs[2], nil, secs[3], secs[4])
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"addr", "line_str", "rnglists", "str_offsets"} {
+		data, err := get(name)
+		if err != nil {
+			return nil, fmt.Errorf(".debug_%s: %w", name, err)
+		}
+		if data != nil {
+			if err := d.AddSection(".debug_"+name, data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return d, nil
+}
+
 // frames returns the frames at pc, innermost first; the last is the
 // physical function (named from DWARF; the caller prefers the symbol
 // table). nil when no unit covers pc.
@@ -120,7 +171,8 @@ func (dl *dwarfLines) frames(pc uint64) []Frame {
 	if si < 0 {
 		return out
 	}
-	sp := &u.subs[si]
+	sr := u.subs[si]
+	sp := dl.expand(u, sr.fn)
 	// Walk the inline tree down to the innermost call holding pc.
 	var chain []int
 	for i, end := sp.first, sp.last; i < end; {
@@ -139,7 +191,7 @@ func (dl *dwarfLines) frames(pc uint64) []Frame {
 		out = append(out, Frame{Func: dl.nameOf(n.origin), File: file, Line: line, Inlined: true})
 		file, line = u.fileName(n.callFile), int(n.callLine)
 	}
-	out = append(out, Frame{Func: dl.nameOf(sp.entry), Offset: pc - sp.lo, File: file, Line: line})
+	out = append(out, Frame{Func: dl.nameOf(sp.entry), Offset: pc - sr.lo, File: file, Line: line})
 	return out
 }
 
@@ -180,8 +232,9 @@ func (dl *dwarfLines) load(n int) *unitInfo {
 	return ref.info
 }
 
-// readUnit reads one unit's line table and its subprograms and inlined
-// calls.
+// readUnit reads one unit's line table and the address ranges of its
+// functions. Other DIEs (types, variables) are skipped, through
+// DW_AT_sibling where the producer wrote one.
 func (dl *dwarfLines) readUnit(off dwarf.Offset) (u *unitInfo, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -198,23 +251,7 @@ func (dl *dwarfLines) readUnit(off dwarf.Offset) (u *unitInfo, err error) {
 	if err := u.readLines(dl.d, cu); err != nil {
 		return nil, err
 	}
-	if !cu.Children {
-		return u, nil
-	}
-	// stack holds, per open level, the node index it belongs to (-1 for
-	// other entries) and the subprogram open at that level (-1 for none).
-	type level struct{ node, sub int }
-	stack := []level{{node: -1, sub: -1}}
-	curSub := func() int {
-		for k := len(stack) - 1; k >= 0; k-- {
-			if stack[k].sub >= 0 {
-				return stack[k].sub
-			}
-		}
-		return -1
-	}
-	var subs []subSpan
-	for len(stack) > 0 {
+	for depth := 0; cu.Children && depth >= 0; {
 		e, err := rd.Next()
 		if err != nil {
 			return nil, err
@@ -222,57 +259,128 @@ func (dl *dwarfLines) readUnit(off dwarf.Offset) (u *unitInfo, err error) {
 		if e == nil {
 			break
 		}
-		if e.Tag == 0 {
-			top := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if top.node >= 0 {
-				u.nodes[top.node].next = len(u.nodes)
-			}
-			if top.sub >= 0 {
-				subs[top.sub].last = len(u.nodes)
+		switch e.Tag {
+		case 0:
+			depth--
+			continue
+		case dwarf.TagNamespace, dwarf.TagModule:
+			// C++ and Fortran put functions in these: walk in.
+			if e.Children {
+				depth++
 			}
 			continue
-		}
-		lv := level{node: -1, sub: -1}
-		switch e.Tag {
 		case dwarf.TagSubprogram:
-			ranges, _ := dl.d.Ranges(e)
-			if len(ranges) > 0 {
-				subs = append(subs, subSpan{ranges: ranges, entry: e.Offset, first: len(u.nodes), last: len(u.nodes)})
-				lv.sub = len(subs) - 1
+			for _, r := range dl.ranges(e) {
+				if r[1] > r[0] {
+					u.subs = append(u.subs, subRange{lo: r[0], hi: r[1], fn: len(u.funcs)})
+				}
 			}
-		case dwarf.TagInlinedSubroutine:
-			if curSub() < 0 {
-				break
+			if n := len(u.subs); n > 0 && u.subs[n-1].fn == len(u.funcs) {
+				u.funcs = append(u.funcs, subprogram{entry: e.Offset})
 			}
-			ranges, _ := dl.d.Ranges(e)
-			origin, _ := e.Val(dwarf.AttrAbstractOrigin).(dwarf.Offset)
-			cf, _ := e.Val(dwarf.AttrCallFile).(int64)
-			cl, _ := e.Val(dwarf.AttrCallLine).(int64)
-			u.nodes = append(u.nodes, inlNode{ranges: ranges, origin: origin, callFile: int32(cf), callLine: int32(cl), next: len(u.nodes) + 1})
-			lv.node = len(u.nodes) - 1
 		}
 		if e.Children {
-			stack = append(stack, lv)
-		} else if lv.sub >= 0 {
-			subs[lv.sub].last = len(u.nodes)
+			rd.SkipChildren()
 		}
 	}
-	for _, s := range subs {
-		for _, r := range s.ranges {
-			if r[1] > r[0] {
-				u.subs = append(u.subs, subprogram{lo: r[0], hi: r[1], entry: s.entry, first: s.first, last: s.last})
-			}
-		}
-	}
-	sort.Slice(u.subs, func(i, j int) bool { return u.subs[i].lo < u.subs[j].lo })
+	slices.SortFunc(u.subs, func(a, b subRange) int { return cmp.Compare(a.lo, b.lo) })
 	return u, nil
 }
 
-type subSpan struct {
-	ranges      [][2]uint64
-	entry       dwarf.Offset
-	first, last int
+// expand reads the inlined calls of function fn of u, once.
+func (dl *dwarfLines) expand(u *unitInfo, fn int) *subprogram {
+	sp := &u.funcs[fn]
+	if sp.expanded {
+		return sp
+	}
+	sp.expanded = true
+	sp.first = len(u.nodes)
+	if err := dl.readInlined(u, sp.entry); err != nil {
+		dl.failed++
+		u.nodes = u.nodes[:sp.first]
+	}
+	sp.last = len(u.nodes)
+	return sp
+}
+
+// readInlined appends the inlined calls under the subprogram DIE at off
+// to u.nodes, depth-first, each with the index past its subtree.
+func (dl *dwarfLines) readInlined(u *unitInfo, off dwarf.Offset) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed DWARF function at %#x: %v", off, p)
+		}
+	}()
+	rd := dl.d.Reader()
+	rd.Seek(off)
+	e, err := rd.Next()
+	if err != nil || e == nil || !e.Children {
+		return err
+	}
+	// open holds, per open level, the node it belongs to (-1 for none).
+	open := []int{-1}
+	for len(open) > 0 {
+		e, err := rd.Next()
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			return nil
+		}
+		if e.Tag == 0 {
+			if top := open[len(open)-1]; top >= 0 {
+				u.nodes[top].next = len(u.nodes)
+			}
+			open = open[:len(open)-1]
+			continue
+		}
+		node := -1
+		switch e.Tag {
+		case dwarf.TagInlinedSubroutine:
+			origin, _ := e.Val(dwarf.AttrAbstractOrigin).(dwarf.Offset)
+			cf, _ := e.Val(dwarf.AttrCallFile).(int64)
+			cl, _ := e.Val(dwarf.AttrCallLine).(int64)
+			u.nodes = append(u.nodes, inlNode{ranges: dl.ranges(e), origin: origin, callFile: int32(cf), callLine: int32(cl), next: len(u.nodes) + 1})
+			node = len(u.nodes) - 1
+		case dwarf.TagLexDwarfBlock, dwarf.TagTryDwarfBlock, dwarf.TagCatchDwarfBlock:
+			// May hold inlined calls: walk in.
+		default:
+			// Parameters, variables, nested types and functions.
+			if e.Children {
+				rd.SkipChildren()
+			}
+			continue
+		}
+		if e.Children {
+			open = append(open, node)
+		}
+	}
+	return nil
+}
+
+// ranges returns the address ranges of a DIE, reading DW_AT_low_pc and
+// DW_AT_high_pc directly in the common case (dwarf.Data.Ranges allocates
+// and looks up the unit for every call).
+func (dl *dwarfLines) ranges(e *dwarf.Entry) [][2]uint64 {
+	if lo, ok := e.Val(dwarf.AttrLowpc).(uint64); ok {
+		if hf := e.AttrField(dwarf.AttrHighpc); hf != nil {
+			switch v := hf.Val.(type) {
+			case uint64:
+				if hf.Class == dwarf.ClassAddress && v > lo {
+					return [][2]uint64{{lo, v}}
+				}
+			case int64:
+				if hf.Class == dwarf.ClassConstant && v > 0 {
+					return [][2]uint64{{lo, lo + uint64(v)}}
+				}
+			}
+		}
+	}
+	if e.AttrField(dwarf.AttrRanges) == nil && e.AttrField(dwarf.AttrLowpc) == nil {
+		return nil
+	}
+	r, _ := dl.d.Ranges(e)
+	return r
 }
 
 // readLines reads the unit's whole line program into rows sorted by
@@ -284,11 +392,19 @@ func (u *unitInfo) readLines(d *dwarf.Data, cu *dwarf.Entry) error {
 	}
 	fileIdx := map[*dwarf.LineFile]int32{}
 	var le dwarf.LineEntry
+	var lastFile *dwarf.LineFile
+	fi := int32(-1)
 	for {
 		if err := lr.Next(&le); err != nil {
 			break // io.EOF, or a truncated program: keep what was read
 		}
-		fi, ok := fileIdx[le.File]
+		if le.File == lastFile && fi >= 0 {
+			u.rows = append(u.rows, lineRow{addr: le.Address, file: fi, line: int32(le.Line), end: le.EndSequence})
+			continue
+		}
+		lastFile = le.File
+		var ok bool
+		fi, ok = fileIdx[le.File]
 		if !ok {
 			fi = int32(len(u.files))
 			name := ""
@@ -310,13 +426,22 @@ func (u *unitInfo) readLines(d *dwarf.Data, cu *dwarf.Entry) error {
 		}
 	}
 	u.callFiles = callFiles
-	sort.SliceStable(u.rows, func(i, j int) bool {
-		a, b := &u.rows[i], &u.rows[j]
-		if a.addr != b.addr {
-			return a.addr < b.addr
+	// Sequences come in any order; rows within one are sorted. At one
+	// address, a sequence's end goes before the next sequence's start.
+	byAddr := func(a, b lineRow) int {
+		switch {
+		case a.addr != b.addr:
+			return cmp.Compare(a.addr, b.addr)
+		case a.end == b.end:
+			return 0
+		case a.end:
+			return -1
 		}
-		return a.end && !b.end // a sequence ending where another starts
-	})
+		return 1
+	}
+	if !slices.IsSortedFunc(u.rows, byAddr) {
+		slices.SortStableFunc(u.rows, byAddr)
+	}
 	return nil
 }
 

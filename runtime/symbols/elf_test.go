@@ -3,6 +3,7 @@ package symbols
 import (
 	"debug/elf"
 	hexenc "encoding/hex"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -205,13 +206,10 @@ func TestUserDemanglesCPlusPlus(t *testing.T) {
 	}
 }
 
-func TestUserResolvesAfterTheProcessExitedAndItsFileWasDeleted(t *testing.T) {
-	needLinux(t)
-	needTool(t, "gcc")
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "fixture")
-	run(t, dir, "gcc", "-O0", "-o", bin, testdata(t, "fixture.c"))
-
+// startWaiting starts a fixture that stays alive until its standard input
+// closes, and reads what it printed.
+func startWaiting(t *testing.T, bin string) (*exec.Cmd, io.WriteCloser, target) {
+	t.Helper()
 	cmd := exec.Command(bin, "wait")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -224,6 +222,7 @@ func TestUserResolvesAfterTheProcessExitedAndItsFileWasDeleted(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { stdin.Close(); cmd.Wait() })
 	var out strings.Builder
 	buf := make([]byte, 4096)
 	for !strings.Contains(out.String(), "ready\n") {
@@ -235,6 +234,16 @@ func TestUserResolvesAfterTheProcessExitedAndItsFileWasDeleted(t *testing.T) {
 	}
 	tg := parseTarget(t, out.String())
 	tg.pid = cmd.Process.Pid
+	return cmd, stdin, tg
+}
+
+func TestUserResolvesAfterTheProcessExitedAndItsFileWasDeleted(t *testing.T) {
+	needLinux(t)
+	needTool(t, "gcc")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fixture")
+	run(t, dir, "gcc", "-O0", "-o", bin, testdata(t, "fixture.c"))
+	cmd, stdin, tg := startWaiting(t, bin)
 
 	r := New(Options{DebugDirs: []string{}})
 	defer r.Close()
@@ -257,6 +266,29 @@ func TestUserResolvesAfterTheProcessExitedAndItsFileWasDeleted(t *testing.T) {
 	}
 	if st := r.Stats(); st.Opened != 1 {
 		t.Errorf("opened %d files, want the one from Prepare", st.Opened)
+	}
+}
+
+func TestPrepareOpensADeletedBinaryThroughMapFiles(t *testing.T) {
+	needLinux(t)
+	needTool(t, "gcc")
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "/proc/PID/map_files needs root")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fixture")
+	run(t, dir, "gcc", "-O0", "-o", bin, testdata(t, "fixture.c"))
+	_, _, tg := startWaiting(t, bin)
+	if err := os.Remove(bin); err != nil {
+		t.Fatal(err)
+	}
+	r := New(Options{DebugDirs: []string{}})
+	defer r.Close()
+	beta := tg.syms["beta"]
+	obj := tg.object(t, beta)
+	r.Prepare(obj)
+	if fr := r.User(obj, beta+1); fr[0].Func != "beta" {
+		t.Errorf("beta+1 of a deleted binary resolved to %+v", fr)
 	}
 }
 
@@ -289,5 +321,58 @@ func TestUserFindsAReplacedBinaryByBuildID(t *testing.T) {
 	}
 	if len(notices) != 1 || !strings.Contains(notices[0], "replaced") {
 		t.Errorf("notices %q, want one saying the file was replaced", notices)
+	}
+}
+
+func TestPrepareIsCheapWhenSeenBefore(t *testing.T) {
+	needTool(t, "gcc")
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "libfixture.so")
+	run(t, dir, "gcc", "-O0", "-shared", "-fPIC", "-Wl,--build-id", "-o", lib, testdata(t, "fixturelib.c"))
+	r := New(Options{DebugDirs: []string{}})
+	defer r.Close()
+	obj, addr := fileObject(t, lib, symbolValue(t, lib, "lib_gamma"), 0x7f0000000000)
+	r.Prepare(obj)
+	if allocs := testing.AllocsPerRun(100, func() { r.Prepare(obj) }); allocs != 0 {
+		t.Errorf("Prepare of a mapping seen before allocated %v times", allocs)
+	}
+	// Mappings that carry a build-id are found by it: the first that
+	// cannot be opened is retried by the next process that maps it.
+	gone := obj
+	gone.BuildID = readBuildID(t, lib)
+	gone.PID, gone.Path = 999999, "/nonexistent/libfixture.so"
+	r.Prepare(gone)
+	again := gone
+	again.PID, again.Start, again.Path = 1000000, 0x7e0000000000, lib
+	r.Prepare(again)
+	if allocs := testing.AllocsPerRun(100, func() { r.Prepare(again) }); allocs != 0 {
+		t.Errorf("Prepare of a build-id seen before allocated %v times", allocs)
+	}
+	if st := r.Stats(); st.Opened != 2 || st.Failures != 1 {
+		t.Errorf("stats %+v: want the file opened, one failed open for the new build-id, then it opened again", st)
+	}
+	if fr := r.User(gone, addr); fr[0].Func != "lib_gamma" {
+		t.Errorf("lib_gamma through the build-id resolved to %+v", fr)
+	}
+	if fr := r.User(obj, addr); fr[0].Func != "lib_gamma" {
+		t.Errorf("lib_gamma resolved to %+v", fr)
+	}
+}
+
+func TestSymfsIsSearchedFirst(t *testing.T) {
+	needTool(t, "gcc")
+	symfs := t.TempDir()
+	libDir := filepath.Join(symfs, "opt", "elsewhere")
+	if err := os.MkdirAll(libDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lib := filepath.Join(libDir, "libfixture.so")
+	run(t, symfs, "gcc", "-O0", "-shared", "-fPIC", "-o", lib, testdata(t, "fixturelib.c"))
+	obj, addr := fileObject(t, lib, symbolValue(t, lib, "lib_gamma"), 0x7f0000000000)
+	obj.Path = "/opt/elsewhere/libfixture.so" // as the other machine saw it
+	r := New(Options{Symfs: symfs, DebugDirs: []string{}})
+	defer r.Close()
+	if fr := r.User(obj, addr); fr[0].Func != "lib_gamma" || fr[0].Module != obj.Path {
+		t.Errorf("lib_gamma under Symfs resolved to %+v", fr)
 	}
 }

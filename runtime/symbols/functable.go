@@ -1,7 +1,9 @@
 package symbols
 
 import (
+	"cmp"
 	"debug/elf"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -76,12 +78,16 @@ func buildFuncTable(ef *elf.File, tables ...[]elf.Symbol) funcTable {
 			cands = append(cands, funcCandidate{value: s.Value, size: s.Size, name: name, bind: elf.ST_BIND(s.Info)})
 		}
 	}
-	sort.Slice(cands, func(i, j int) bool {
-		a, b := &cands[i], &cands[j]
-		if a.value != b.value {
-			return a.value < b.value
+	slices.SortFunc(cands, func(a, b funcCandidate) int {
+		switch {
+		case a.value != b.value:
+			return cmp.Compare(a.value, b.value)
+		case better(&a, &b):
+			return -1
+		case better(&b, &a):
+			return 1
 		}
-		return better(a, b)
+		return 0
 	})
 	secs := execSections(ef)
 	out := make([]funcSym, 0, len(cands))

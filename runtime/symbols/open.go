@@ -14,6 +14,7 @@ func (r *Resolver) openBinary(obj Object) *binaryFile {
 	f, openedAs := r.openMapped(obj)
 	if f == nil {
 		r.stats.Failures++
+		r.notice("open:"+obj.Path, "symbols: cannot open %s (mapped by pid %d); its frames stay unresolved unless a debug file has its build-id", obj.Path, obj.PID)
 		return newBinary(nil, obj, "")
 	}
 	key := "f:" + obj.Path

@@ -154,17 +154,28 @@ func (r *Resolver) Prepare(obj Object) {
 // binaryFor finds or opens the binary behind obj; nil when obj names no
 // file (heap, stack, anonymous memory).
 func (r *Resolver) binaryFor(obj Object) *binaryFile {
+	mk := mappingKey{pid: obj.PID, start: obj.Start, path: obj.Path}
 	if len(obj.BuildID) > 0 {
 		if b := r.byBuildID[string(obj.BuildID)]; b != nil {
+			if b.file == nil && !b.parsed {
+				// Opening failed for an earlier process: try this one,
+				// once per mapping.
+				if _, seen := r.byMapping[mk]; !seen {
+					r.byMapping[mk] = b
+					if f, as := r.openMapped(obj); f != nil {
+						r.stats.Opened++
+						b.file, b.openedAs = f, as
+					}
+				}
+			}
 			return b
 		}
 	}
-	mk := mappingKey{pid: obj.PID, start: obj.Start, path: obj.Path}
 	if b, ok := r.byMapping[mk]; ok {
 		return b
 	}
 	var b *binaryFile
-	switch kind := pathKind(obj.Path); kind {
+	switch pathKind(obj.Path) {
 	case pathVDSO:
 		b = r.vdsoBinary()
 	case pathAnon:
@@ -179,16 +190,17 @@ func (r *Resolver) binaryFor(obj Object) *binaryFile {
 	return b
 }
 
-type pathKindT int
+// mappingKind says what a mapping's path names.
+type mappingKind int
 
 const (
-	pathNone pathKindT = iota
+	pathNone mappingKind = iota
 	pathFile
 	pathVDSO
 	pathAnon
 )
 
-func pathKind(p string) pathKindT {
+func pathKind(p string) mappingKind {
 	switch {
 	case p == "[vdso]":
 		return pathVDSO
@@ -231,22 +243,11 @@ func (r *Resolver) userFrames(b *binaryFile, obj Object, addr uint64) []Frame {
 	if !ok {
 		return []Frame{{Addr: addr, Module: module}}
 	}
-	if fr, ok := b.byVaddr[vaddr]; ok {
-		// Same binary at another load bias: same names, new addresses.
-		out := make([]Frame, len(fr))
-		copy(out, fr)
-		for i := range out {
-			out[i].Addr = addr
-			out[i].Module = module
-		}
-		return out
-	}
 	fr := r.resolveVaddr(b, vaddr)
 	for i := range fr {
 		fr[i].Addr = addr
 		fr[i].Module = module
 	}
-	b.byVaddr[vaddr] = fr
 	return fr
 }
 
