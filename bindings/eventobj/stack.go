@@ -162,3 +162,11 @@ func boolObject(b bool) tengo.Object {
 	}
 	return tengo.FalseValue
 }
+
+// Refs returns the stack's table and its kernel and user ids (0 for a
+// missing part), for exporters.
+func (s *Stack) Refs() (*stacks.Table, intern.StackID, intern.StackID) { return s.t, s.k, s.u }
+
+// AggKey identifies the stack as an aggregation key: its kernel and user
+// ids (runtime/aggregate.Stack).
+func (s *Stack) AggKey() uint64 { return uint64(s.k)<<32 | uint64(s.u) }

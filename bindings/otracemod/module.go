@@ -14,6 +14,7 @@ import (
 
 	"github.com/d5/tengo/v2"
 
+	"otrace/bindings/aggobj"
 	"otrace/bindings/eventobj"
 	"otrace/bindings/host"
 	"otrace/runtime/event"
@@ -46,6 +47,7 @@ type Module struct {
 	env     *eventobj.Env
 	objs    []*eventobj.Event // by event ID
 	strs    *intern.Strings   // otrace.intern, otrace.str
+	aggs    *aggobj.Module    // otrace.count, hist, ...
 	current *event.Record     // the record being handled, for otrace.sym
 }
 
@@ -54,11 +56,18 @@ func New(cfg Config) *Module {
 	procs := cfg.Session.Processes()
 	st := stacks.New(procs, cfg.Symbols)
 	cfg.Session.OnMmap(st.Mmap)
-	return &Module{
+	m := &Module{
 		cfg:  cfg,
 		env:  &eventobj.Env{Values: eventobj.NewValues(), Procs: procs, Stacks: st},
 		strs: intern.NewStrings(),
 	}
+	m.aggs = aggobj.New(aggobj.Config{Out: cfg.Out, Warn: func(msg string) {
+		cfg.Session.Warn("otrace: " + msg)
+	}})
+	// Named aggregations print once the end handlers have run, as
+	// bpftrace prints its maps.
+	cfg.Session.OnFinish(func() { m.aggs.PrintAll(cfg.Out) })
+	return m
 }
 
 // Bind gives the module the script whose functions it calls.
@@ -74,15 +83,21 @@ func (m *Module) Attrs() map[string]tengo.Object {
 	fn := func(name string, f tengo.CallableFunc) *tengo.UserFunction {
 		return &tengo.UserFunction{Name: name, Value: f}
 	}
-	return map[string]tengo.Object{
-		"on":      fn("on", m.on),
-		"begin":   fn("begin", m.begin),
-		"end":     fn("end", m.end),
-		"every":   fn("every", m.every),
-		"exit":    fn("exit", m.exit),
-		"printf":  fn("printf", m.printf),
-		"sort":    fn("sort", sortArray),
-		"counter": fn("counter", m.counter),
+	attrs := map[string]tengo.Object{
+		"on":       fn("on", m.on),
+		"begin":    fn("begin", m.begin),
+		"end":      fn("end", m.end),
+		"every":    fn("every", m.every),
+		"exit":     fn("exit", m.exit),
+		"printf":   fn("printf", m.printf),
+		"sort":     fn("sort", sortArray),
+		"counter":  fn("counter", m.counter),
+		"profile":  fn("profile", m.profile),
+		"timeline": fn("timeline", m.timeline),
+		// export is a Tengo keyword, so otrace.export(...) cannot parse:
+		// scripts call otrace.save; otrace["export"] is the same function.
+		"save":    fn("save", m.exportCall),
+		"export":  fn("export", m.exportCall),
 		"sym":     fn("sym", m.sym),
 		"ksym":    fn("ksym", m.ksym),
 		"intern":  fn("intern", m.intern),
@@ -93,6 +108,19 @@ func (m *Module) Attrs() map[string]tengo.Object {
 		"arch":    &tengo.String{Value: m.cfg.Arch},
 		"process": fn("process", m.process),
 	}
+	for name, f := range m.aggs.Functions() {
+		attrs[name] = f
+	}
+	// otrace.stats() is the run's totals; otrace.stats(NAME) a stats
+	// aggregation.
+	aggStats := attrs["stats"].(*tengo.UserFunction).Value
+	attrs["stats"] = fn("stats", func(args ...tengo.Object) (tengo.Object, error) {
+		if len(args) == 0 {
+			return m.stats()
+		}
+		return aggStats(args...)
+	})
+	return attrs
 }
 
 // Object is the "otrace" global.

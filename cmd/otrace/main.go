@@ -33,6 +33,7 @@ Usage:
                                 list probes (and their fields with -v)
   otrace check SCRIPT           compile a script without running it
   otrace test [DIR|SCRIPT]...   run script tests (NAME.tengo vs NAME.out)
+  otrace view FILE.pb.gz        open a profile in pprof's web UI (--top: terminal)
   otrace version
   otrace help [COMMAND]
 
@@ -67,6 +68,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return recordCommand(args[1:], stdin, stdout, stderr)
 	case "list":
 		return listCommand(args[1:], stdout, stderr)
+	case "view":
+		return viewCommand(args[1:], stdout, stderr)
 	case "test":
 		return testCommand(args[1:], stdout, stderr)
 	case "check":

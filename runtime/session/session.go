@@ -56,6 +56,7 @@ type Session struct {
 	counters    int
 	variants    map[string]*event.Event // filtered events, by name and filter
 	onMmap      []func(process.Mmap)
+	onFinish    []func()
 
 	// Clock, in the source's nanoseconds.
 	started  bool   // first time seen
@@ -263,6 +264,9 @@ func (s *Session) Run() error {
 	for _, a := range s.end {
 		s.call(a, nil)
 	}
+	for _, fn := range s.onFinish {
+		fn()
+	}
 	s.cfg.Flush()
 	return s.failure
 }
@@ -324,6 +328,16 @@ func (s *Session) Mmap(m process.Mmap) {
 	for _, fn := range s.onMmap {
 		fn(m)
 	}
+}
+
+// OnFinish adds a hook called once after the end handlers, before the
+// output is flushed: aggregations print there.
+func (s *Session) OnFinish(fn func()) { s.onFinish = append(s.onFinish, fn) }
+
+// Warn prints a one-line warning in order with the script's output.
+func (s *Session) Warn(msg string) {
+	s.cfg.Flush()
+	fmt.Fprintln(s.cfg.Stderr, msg)
 }
 
 // OnMmap adds a hook called for every mapping the source reports, e.g.

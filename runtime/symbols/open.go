@@ -13,8 +13,9 @@ import (
 func (r *Resolver) openBinary(obj Object) *binaryFile {
 	f, openedAs := r.openMapped(obj)
 	if f == nil {
+		// Said when a frame needs it (userFrames), not for every mapping
+		// of every process.
 		r.stats.Failures++
-		r.notice("open:"+obj.Path, "symbols: cannot open %s (mapped by pid %d); its frames stay unresolved unless a debug file has its build-id", obj.Path, obj.PID)
 		return newBinary(nil, obj, "")
 	}
 	key := "f:" + obj.Path

@@ -238,6 +238,9 @@ func (r *Resolver) userFrames(b *binaryFile, obj Object, addr uint64) []Frame {
 	if b == nil {
 		return []Frame{{Addr: addr, Module: module}}
 	}
+	if b.file == nil {
+		r.notice("open:"+obj.Path, "symbols: cannot open %s (mapped by pid %d); its frames stay unresolved unless a debug file has its build-id", obj.Path, obj.PID)
+	}
 	r.parse(b)
 	vaddr, ok := b.vaddr(obj, addr)
 	if !ok {
