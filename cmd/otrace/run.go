@@ -24,6 +24,7 @@ import (
 	"otrace/collectors/replay"
 	"otrace/runtime/session"
 	"otrace/runtime/symbols"
+	toolbox "otrace/scripts"
 )
 
 const runUsage = `Usage:
@@ -365,6 +366,13 @@ func loadScript(o *runOptions, stdin io.Reader) (string, []byte, error) {
 	}
 	src, err := os.ReadFile(o.script)
 	if err != nil {
+		// A bare name runs the toolbox script of that name.
+		if errors.Is(err, os.ErrNotExist) {
+			if tool, ok := toolbox.Source(o.script); ok {
+				return o.script + ".tengo", tool, nil
+			}
+			return "", nil, fmt.Errorf("cannot read the script: %w (toolbox scripts: %s)", err, strings.Join(toolbox.Names(), ", "))
+		}
 		return "", nil, fmt.Errorf("cannot read the script: %w", err)
 	}
 	return o.script, src, nil
