@@ -1,6 +1,7 @@
 package export
 
 import (
+	"encoding/hex"
 	"io"
 	"slices"
 	"strings"
@@ -179,6 +180,13 @@ func (b *pprofBuilder) stack(id intern.StackID, kernel bool) pprofStack {
 			n++
 		}
 		loc, m := b.location(fs[:n], kernel)
+		if m != nil && !kernel && m.m.BuildID == "" {
+			// The build-id MMAP2 reported for the file, so pprof can find
+			// the same binary elsewhere.
+			if pm, ok := b.p.table.Mapping(id, fs[0].Addr); ok && len(pm.BuildID) > 0 {
+				m.m.BuildID = hex.EncodeToString(pm.BuildID)
+			}
+		}
 		s.locs = append(s.locs, loc)
 		if m != nil && !m.kernel && !slices.Contains(s.maps, m) {
 			s.maps = append(s.maps, m)

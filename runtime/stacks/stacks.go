@@ -145,3 +145,18 @@ func (t *Table) Format(id intern.StackID) string {
 	t.text[id] = s
 	return s
 }
+
+// Mapping returns the file mapping that held addr in the process image of
+// user stack id when the stack was taken (for exporters that record
+// build-ids), or false for kernel stacks and unmapped addresses.
+func (t *Table) Mapping(id intern.StackID, addr uint64) (process.Mapping, bool) {
+	sp, time, _ := t.ids.Stack(id)
+	if sp.Kernel {
+		return process.Mapping{}, false
+	}
+	m := t.procs.MappingAt(sp.PID, addr, time)
+	if m == nil {
+		return process.Mapping{}, false
+	}
+	return *m, true
+}
