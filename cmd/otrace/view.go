@@ -83,7 +83,7 @@ func (p *pprofFlags) StringList(name, def, usage string) *[]*string {
 	return &list
 }
 
-func (p *pprofFlags) ExtraUsage() string       { return strings.Join(p.extra, "\n") }
+func (p *pprofFlags) ExtraUsage() string      { return strings.Join(p.extra, "\n") }
 func (p *pprofFlags) AddExtraUsage(eu string) { p.extra = append(p.extra, eu) }
 
 func (p *pprofFlags) Parse(usage func()) []string {
@@ -97,9 +97,9 @@ func (p *pprofFlags) Parse(usage func()) []string {
 // pprofUI routes pprof's messages to otrace's streams; it never prompts.
 type pprofUI struct{ out, err io.Writer }
 
-func (u *pprofUI) ReadLine(string) (string, error) { return "", io.EOF }
-func (u *pprofUI) Print(args ...any)               { fmt.Fprint(u.err, args...) }
-func (u *pprofUI) PrintErr(args ...any)            { fmt.Fprint(u.err, args...) }
-func (u *pprofUI) IsTerminal() bool                { return false }
-func (u *pprofUI) WantBrowser() bool               { return true }
+func (u *pprofUI) ReadLine(string) (string, error)     { return "", io.EOF }
+func (u *pprofUI) Print(args ...any)                   { fmt.Fprint(u.err, args...) }
+func (u *pprofUI) PrintErr(args ...any)                { fmt.Fprint(u.err, args...) }
+func (u *pprofUI) IsTerminal() bool                    { return false }
+func (u *pprofUI) WantBrowser() bool                   { return true }
 func (u *pprofUI) SetAutoComplete(func(string) string) {}
