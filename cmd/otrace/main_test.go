@@ -120,7 +120,7 @@ func buildOtrace(t *testing.T) string {
 
 func TestSignalsEndTheRunCleanly(t *testing.T) {
 	bin := buildOtrace(t)
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		cmd := exec.Command(bin, "run", "-e", `n := 0
 otrace.every("20ms", func() { n += 1 })
 otrace.end(func() { otrace.printf("end ran after %v ticks\n", n > 0) })`)

@@ -398,12 +398,14 @@ func printCompileError(w io.Writer, err error) {
 	fmt.Fprintf(w, "otrace: %v\n", err)
 }
 
-// handleSignals ends the run cleanly on the first SIGINT or SIGTERM (end
+// handleSignals ends the run cleanly on the first SIGINT, SIGTERM or SIGHUP (end
 // handlers run, output is written); a second one also stops the handler
 // running now; a third exits at once.
 func handleSignals(sess *session.Session, interrupt func(), stderr io.Writer) func() {
 	ch := make(chan os.Signal, 3)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	// SIGHUP too: a closed terminal or ssh session must not leave
+	// uprobes behind or lose the outputs.
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
 	go func() {
 		n := 0
@@ -435,6 +437,9 @@ func signalName(sig os.Signal) string {
 	}
 	if sig == syscall.SIGTERM {
 		return "SIGTERM"
+	}
+	if sig == syscall.SIGHUP {
+		return "SIGHUP"
 	}
 	return sig.String()
 }
