@@ -330,7 +330,12 @@ func (m *Module) exportCall(args ...tengo.Object) (tengo.Object, error) {
 		}
 	}
 	if err := export.WriteFile(path, w, data); err != nil {
-		return nil, err
+		// Not a runtime error: the handler goes on to write its other
+		// outputs. The failure is printed, ends the run with status 1,
+		// and is returned as an error value for scripts that check.
+		m.cfg.Session.Warn("otrace: " + err.Error())
+		m.cfg.Session.Fail(err)
+		return &tengo.Error{Value: &tengo.String{Value: err.Error()}}, nil
 	}
 	return tengo.UndefinedValue, nil
 }

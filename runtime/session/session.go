@@ -254,7 +254,7 @@ func (s *Session) Run() error {
 				s.stopFromOutside(*r)
 			}
 		default:
-			s.failure = err
+			s.failure = errors.Join(s.failure, err)
 			s.Stop("source failed")
 		}
 	}
@@ -328,6 +328,12 @@ func (s *Session) Mmap(m process.Mmap) {
 	for _, fn := range s.onMmap {
 		fn(m)
 	}
+}
+
+// Fail records an error that makes the run fail (exit status 1) without
+// stopping it, such as an output that could not be written.
+func (s *Session) Fail(err error) {
+	s.failure = errors.Join(s.failure, err)
 }
 
 // OnFinish adds a hook called once after the end handlers, before the
@@ -438,8 +444,8 @@ func (s *Session) handlerError(a *event.Attachment, err error, first bool) {
 		s.cfg.Flush()
 		fmt.Fprintf(s.cfg.Stderr, "otrace: %v\n        in %s (first occurrence; repeats are counted)\n", err, Label(a))
 	}
-	if s.cfg.MaxErrors > 0 && s.errors >= s.cfg.MaxErrors && s.failure == nil {
-		s.failure = fmt.Errorf("stopped after %d handler errors (--max-errors %d)", s.errors, s.cfg.MaxErrors)
+	if s.cfg.MaxErrors > 0 && s.errors == s.cfg.MaxErrors {
+		s.failure = errors.Join(s.failure, fmt.Errorf("stopped after %d handler errors (--max-errors %d)", s.errors, s.cfg.MaxErrors))
 		s.Stop("too many handler errors")
 	}
 }
