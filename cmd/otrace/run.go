@@ -21,6 +21,7 @@ import (
 
 	"otrace/bindings/host"
 	"otrace/bindings/otracemod"
+	"otrace/collectors/perfdata"
 	"otrace/collectors/replay"
 	"otrace/runtime/session"
 	"otrace/runtime/symbols"
@@ -231,6 +232,7 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "otrace run: %v\nRun 'otrace help run' for usage.\n", err)
 		return exitUsage
 	}
+	warnFlagsAfterScript(o, f, stderr)
 	name, src, err := loadScript(o, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "otrace: %v\n", err)
@@ -241,7 +243,7 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	symOpts := symbols.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }}
 	arch := runtime.GOARCH
 	if o.input != "" {
-		r, err := replay.Open(o.input)
+		r, err := openInput(o.input, stdin, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "otrace: %v\n", err)
 			return exitUsage
@@ -332,6 +334,38 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// recording is a Source read from a file, with what it says about the
+// machine it was made on.
+type recording interface {
+	session.Source
+	Meta() map[string]string
+}
+
+// openInput opens --input: an otrace recording or a perf.data file (file
+// or pipe mode), told apart by their first bytes; "-" reads stdin.
+func openInput(path string, stdin io.Reader, stderr io.Writer) (recording, error) {
+	notice := perfdata.Options{Notice: func(s string) { fmt.Fprintln(stderr, "otrace: "+s) }}
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		head := make([]byte, 8)
+		n, _ := io.ReadFull(f, head)
+		f.Close()
+		if perfdata.IsPerfData(head[:n]) {
+			return notice.Open(path)
+		}
+		return replay.Open(path)
+	}
+	br := bufio.NewReaderSize(stdin, 64<<10)
+	head, _ := br.Peek(8)
+	if perfdata.IsPerfData(head) {
+		return notice.NewReader(br)
+	}
+	return replay.NewReader(br)
+}
+
 // libraryPath is where import() looks for NAME.tengo, in order: -I
 // directories, then OTRACE_PATH (colon-separated), then
 // $XDG_CONFIG_HOME/otrace/lib (~/.config/otrace/lib).
@@ -354,6 +388,20 @@ func sameKernel(meta map[string]string) bool {
 	host, _ := os.Hostname()
 	rel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	return meta[replay.MetaHostname] == host && meta[replay.MetaKernelRelease] == strings.TrimSpace(string(rel))
+}
+
+// warnFlagsAfterScript says so when a script argument is one of otrace's
+// own flags: "otrace run s.tengo -d 1s" passes -d to the script, which a
+// user rarely means.
+func warnFlagsAfterScript(o *runOptions, f *flags, stderr io.Writer) {
+	for _, a := range o.scriptArgs {
+		name := strings.TrimLeft(a, "-")
+		name, _, _ = strings.Cut(name, "=")
+		if strings.HasPrefix(a, "-") && name != "" && f.fs.Lookup(name) != nil {
+			fmt.Fprintf(stderr, "otrace: note: %s comes after the script, so it is the script's argument (otrace.args), not otrace's flag; put otrace's flags before the script\n", a)
+			return
+		}
+	}
 }
 
 func loadScript(o *runOptions, stdin io.Reader) (string, []byte, error) {
