@@ -102,6 +102,7 @@ type runOptions struct {
 	bufferSize     int
 	cpus           []int
 	failOnLoss     bool
+	symfs          string
 
 	script     string   // path, or "" with -e
 	scriptArgs []string // after SCRIPT
@@ -175,6 +176,7 @@ func runFlags(o *runOptions) *flags {
 		return err
 	})
 	f.Bool(&o.failOnLoss, "", "fail-on-loss", "exit with status 1 if any event was lost")
+	f.String(&o.symfs, "", "symfs", "DIR", "look for binaries and debug files under DIR first (a recording from another machine)")
 	f.Bool(&o.verbose, "v", "verbose", "print per-event counts and handler times at the end")
 	f.Bool(&o.quiet, "q", "quiet", "do not print the end-of-run summary")
 	f.Bool(&o.help, "h", "help", "show this help")
@@ -240,7 +242,7 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	var source session.Source
-	symOpts := symbols.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }}
+	symOpts := symbols.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }, Symfs: o.symfs}
 	arch := runtime.GOARCH
 	if o.input != "" {
 		r, err := openInput(o.input, stdin, stderr)
