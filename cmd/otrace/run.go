@@ -234,7 +234,7 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "otrace run: %v\nRun 'otrace help run' for usage.\n", err)
 		return exitUsage
 	}
-	warnFlagsAfterScript(o, f, stderr)
+	warnFlagsAfterScript(o, stderr)
 	name, src, err := loadScript(o, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "otrace: %v\n", err)
@@ -392,14 +392,27 @@ func sameKernel(meta map[string]string) bool {
 	return meta[replay.MetaHostname] == host && meta[replay.MetaKernelRelease] == strings.TrimSpace(string(rel))
 }
 
-// warnFlagsAfterScript says so when a script argument is one of otrace's
-// own flags: "otrace run s.tengo -d 1s" passes -d to the script, which a
-// user rarely means.
-func warnFlagsAfterScript(o *runOptions, f *flags, stderr io.Writer) {
-	for _, a := range o.scriptArgs {
-		name := strings.TrimLeft(a, "-")
-		name, _, _ = strings.Cut(name, "=")
-		if strings.HasPrefix(a, "-") && name != "" && f.fs.Lookup(name) != nil {
+// warnFlagsAfterScript says so when a script argument looks like one of
+// otrace's run-shaping flags — "otrace run s.tengo -d 1s" passes -d 1s to
+// the script, which a user rarely means. Flags scripts commonly take for
+// themselves (-h, -p, -e ...) are left alone.
+func warnFlagsAfterScript(o *runOptions, stderr io.Writer) {
+	for i, a := range o.scriptArgs {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		next := ""
+		if i+1 < len(o.scriptArgs) {
+			next = o.scriptArgs[i+1]
+		}
+		misplaced := false
+		switch {
+		case !strings.HasPrefix(a, "-"):
+		case name == "d" || name == "duration":
+			_, err := time.ParseDuration(next)
+			misplaced = err == nil || strings.Contains(a, "=")
+		case name == "input" || name == "output" || name == "buffer-size" || name == "cpu" || name == "symfs":
+			misplaced = true
+		}
+		if misplaced {
 			fmt.Fprintf(stderr, "otrace: note: %s comes after the script, so it is the script's argument (otrace.args), not otrace's flag; put otrace's flags before the script\n", a)
 			return
 		}
