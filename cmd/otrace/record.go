@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"otrace/collectors/perfdata"
 	"otrace/collectors/replay"
 	"otrace/runtime/event"
 	"otrace/runtime/session"
@@ -22,21 +23,29 @@ Records the given probes, with the process events that name threads and
 map files, into an otrace recording. Any script then runs on it with
 'otrace run --input FILE SCRIPT', exactly as it would live.
 
+With --format perf (the default when FILE ends in .data) it writes a
+perf.data file instead, which perf script and perf report read as well as
+otrace run --input; give --format otrace to write otrace's own format to
+a .data file.
+
 Flags:
 %s
 Examples:
   otrace record -o sched.rec -e sched:sched_switch -d 5s
   otrace record -o ls.rec -e 'syscalls:sys_enter_*' -- ls -l
+  otrace record -o perf.data -e profile:hz:999 -- ./prog && perf report
 `
 
 type recordOptions struct {
 	runOptions
 	probes []string
+	format string // "otrace" or "perf"; "" picks by the file's name
 }
 
 func recordFlags(o *recordOptions) *flags {
 	f := newFlags("record")
 	f.String(&o.output, "o", "output", "FILE", "write the recording to FILE (required)")
+	f.String(&o.format, "", "format", "FORMAT", "otrace, or perf for a perf.data (the default if FILE ends in .data)")
 	f.Func("e", "event", "PROBE", "record PROBE (repeatable; globs allowed)", func(s string) error {
 		o.probes = append(o.probes, s)
 		return nil
@@ -72,6 +81,8 @@ func recordCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int
 		err = errors.New("give at least one probe to record with -e PROBE")
 	case o.command != "" && len(o.argv) > 0:
 		err = errors.New("give the command either with -c or after --, not both")
+	case o.format != "" && o.format != "otrace" && o.format != "perf":
+		err = fmt.Errorf("--format %q: want otrace or perf", o.format)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "otrace record: %v\nRun 'otrace record --help' for usage.\n", err)
@@ -92,14 +103,14 @@ func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer os.Remove(tmp.Name())
-	w, err := replay.NewWriter(tmp, recordMeta())
+	live := liveSource(&o.runOptions, stderr)
+	tee, w, err := newRecorder(o, live, tmp)
 	if err != nil {
+		live.Close()
 		tmp.Close()
 		fmt.Fprintf(stderr, "otrace: %v\n", err)
 		return exitFailure
 	}
-	live := liveSource(&o.runOptions, stderr)
-	tee := replay.NewTee(live, w)
 	defer tee.Close()
 	sess := session.New(session.Config{
 		Source:         tee,
@@ -150,6 +161,30 @@ func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// recorder is a source that writes what it reads: replay's Tee or
+// perfdata's.
+type recorder interface {
+	session.Source
+	Handler() event.Handler
+	Err() error
+}
+
+// newRecorder writes live into f in the format o asks for.
+func newRecorder(o *recordOptions, live session.Source, f *os.File) (recorder, io.Closer, error) {
+	if o.format == "perf" || (o.format == "" && strings.HasSuffix(o.output, ".data")) {
+		w, err := perfdata.NewWriter(f, recordMeta())
+		if err != nil {
+			return nil, nil, err
+		}
+		return perfdata.NewTee(live, w), w, nil
+	}
+	w, err := replay.NewWriter(f, recordMeta())
+	if err != nil {
+		return nil, nil, err
+	}
+	return replay.NewTee(live, w), w, nil
 }
 
 func recordMeta() map[string]string {

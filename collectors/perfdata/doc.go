@@ -14,8 +14,13 @@
 // perf report does: a record is delivered once a round has ended after
 // which no record older than it can appear.
 //
+// Writer and Tee write otrace's events back out as a file-mode perf.data
+// that perf script and perf report read (otrace record --format perf):
+// tracepoints with their formats, samples with callchains, process
+// records and the host's description.
+//
 // It does not unwind user stacks copied by --call-graph dwarf (it parses
-// past them and counts them), decompress perf record -z data, read AUX
-// area traces or write perf.data files. The tracepoint formats it hands out
-// come from the file, never from this machine's tracefs.
+// past them and counts them), decompress perf record -z data or read AUX
+// area traces. The tracepoint formats it hands out come from the file,
+// never from this machine's tracefs.
 package perfdata
