@@ -111,34 +111,20 @@ func listCommand(args []string, stdout, stderr io.Writer) int {
 // collectProbes gathers the probes matching glob; with fields, each
 // tracepoint's format is read.
 func collectProbes(glob string, fields bool, stderr io.Writer) ([]probeInfo, error) {
-	var out []probeInfo
-	fs, err := tracefs.Open(tracefs.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }})
+	out, err := platformProbes(glob, fields, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "otrace: tracepoints not listed: %v\n", err)
-	} else {
-		names, err := fs.Events()
+		return nil, err
+	}
+	if listTracefs {
+		tps, err := tracepointProbes(glob, fields, stderr)
 		if err != nil {
 			return nil, err
 		}
-		for _, name := range names {
-			if ok, _ := path.Match(glob, name); !ok {
-				continue
+		out = append(out, tps...)
+		for _, n := range probe.SoftwareEvents {
+			if ok, _ := path.Match(glob, "software:"+n); ok {
+				out = append(out, probeInfo{Name: "software:" + n, Kind: "software", Help: "software event; software:" + n + ":PERIOD samples every PERIOD"})
 			}
-			p := probeInfo{Name: name, Kind: "tracepoint"}
-			if fields {
-				sys, ev, _ := strings.Cut(name, ":")
-				f, err := fs.Format(sys, ev)
-				if err != nil {
-					return nil, err
-				}
-				p.Fields = describeFields(f)
-			}
-			out = append(out, p)
-		}
-	}
-	for _, n := range probe.SoftwareEvents {
-		if ok, _ := path.Match(glob, "software:"+n); ok {
-			out = append(out, probeInfo{Name: "software:" + n, Kind: "software", Help: "software event; software:" + n + ":PERIOD samples every PERIOD"})
 		}
 	}
 	for _, p := range []probeInfo{
@@ -146,9 +132,42 @@ func collectProbes(glob string, fields bool, stderr io.Writer) ([]probeInfo, err
 		{Name: "uprobe:PATH:SYMBOL", Kind: "uprobe", Help: "entry of a user-space function"},
 		{Name: "uretprobe:PATH:SYMBOL", Kind: "uretprobe", Help: "return of a user-space function"},
 	} {
+		if p.Kind != "profile" && !listTracefs {
+			continue
+		}
 		if ok, _ := path.Match(glob, p.Name); ok || glob == "*" {
 			out = append(out, p)
 		}
+	}
+	return out, nil
+}
+
+// tracepointProbes lists the kernel's tracepoints from tracefs.
+func tracepointProbes(glob string, fields bool, stderr io.Writer) ([]probeInfo, error) {
+	var out []probeInfo
+	fs, err := tracefs.Open(tracefs.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }})
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace: tracepoints not listed: %v\n", err)
+		return nil, nil
+	}
+	names, err := fs.Events()
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		if ok, _ := path.Match(glob, name); !ok {
+			continue
+		}
+		p := probeInfo{Name: name, Kind: "tracepoint"}
+		if fields {
+			sys, ev, _ := strings.Cut(name, ":")
+			f, err := fs.Format(sys, ev)
+			if err != nil {
+				return nil, err
+			}
+			p.Fields = describeFields(f)
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }
