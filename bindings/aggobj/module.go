@@ -20,6 +20,9 @@ type Config struct {
 	// Warn, when not nil, receives one-time warnings, such as an
 	// aggregation reaching its max_keys.
 	Warn func(msg string)
+	// ToProfile, when not nil, is a.to_profile(): a profile made from an
+	// aggregation keyed by stacks (the exporters live above this package).
+	ToProfile func(a *aggregate.Agg) (tengo.Object, error)
 }
 
 // Module makes one script's aggregations and keeps them, in creation
@@ -111,7 +114,16 @@ func (m *Module) construct(kind aggregate.Kind, args []tengo.Object) (tengo.Obje
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fn, err)
 	}
-	return newObject(a, m.cfg.Out), nil
+	o := newObject(a, m.cfg.Out)
+	if m.cfg.ToProfile != nil {
+		o.toProfile = &tengo.UserFunction{Name: "to_profile", Value: func(args ...tengo.Object) (tengo.Object, error) {
+			if len(args) != 0 {
+				return nil, fmt.Errorf("%s.to_profile() takes no arguments", o.kind)
+			}
+			return m.cfg.ToProfile(a)
+		}}
+	}
+	return o, nil
 }
 
 // parseOptions reads {max_keys: N}.

@@ -20,6 +20,7 @@ type Object struct {
 	tuple []aggregate.Key // tuple key elements, reused
 
 	inc, add, get, top, keys, length, clear, print, del *tengo.UserFunction
+	toProfile                                           *tengo.UserFunction
 }
 
 func newObject(a *aggregate.Agg, out io.Writer) *Object {
@@ -92,6 +93,10 @@ func (o *Object) IndexGet(index tengo.Object) (tengo.Object, error) {
 		return o.print, nil
 	case "delete":
 		return o.del, nil
+	case "to_profile":
+		if o.toProfile != nil {
+			return o.toProfile, nil
+		}
 	case "name":
 		return &tengo.String{Value: o.agg.Name()}, nil
 	}

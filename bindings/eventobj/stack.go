@@ -44,7 +44,11 @@ func (o *Event) stackOf(which int) tengo.Object {
 	if which != stackUser && len(kaddrs) > 0 {
 		s.k = env.Stacks.Intern(true, r.PID, r.Time, kaddrs)
 	}
-	if which != stackKernel && len(uaddrs) > 0 {
+	switch {
+	case which == stackKernel:
+	case r.UserRegs != nil: // a copied user stack ({stack: "dwarf"})
+		s.u = env.Stacks.Unwound(r)
+	case len(uaddrs) > 0:
 		s.u = env.Stacks.Intern(false, r.PID, r.Time, uaddrs)
 	}
 	return s

@@ -61,7 +61,7 @@ func New(cfg Config) *Module {
 		env:  &eventobj.Env{Values: eventobj.NewValues(), Procs: procs, Stacks: st},
 		strs: intern.NewStrings(),
 	}
-	m.aggs = aggobj.New(aggobj.Config{Out: cfg.Out, Warn: func(msg string) {
+	m.aggs = aggobj.New(aggobj.Config{Out: cfg.Out, ToProfile: aggToProfile, Warn: func(msg string) {
 		cfg.Session.Warn("otrace: " + msg)
 	}})
 	// Named aggregations print once the end handlers have run, as
@@ -72,6 +72,10 @@ func New(cfg Config) *Module {
 
 // Bind gives the module the script whose functions it calls.
 func (m *Module) Bind(s *host.Script) { m.script = s }
+
+// Aggregations are the script's aggregations (otrace.count, hist, ...),
+// for a REPL that prints or clears them on demand.
+func (m *Module) Aggregations() *aggobj.Module { return m.aggs }
 
 // Attrs are the module's members, for the "otrace" global and
 // import("otrace").
@@ -130,7 +134,7 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 	if len(args) < 2 || len(args) > 3 {
 		return nil, fmt.Errorf("otrace.on(probe, [opts,] func(e) {...}): want 2 or 3 arguments, got %d", len(args))
 	}
-	if m.cfg.Session.Running() {
+	if m.cfg.Session.Running() && !m.cfg.Session.LiveChanges() {
 		return nil, fmt.Errorf("otrace.on: handlers must be attached at the top level of the script, before tracing starts")
 	}
 	specs, err := probeNames(args[0])
@@ -166,7 +170,9 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 		Where:   m.script.Position(fn),
 		Handler: &eventHandler{m: m, fn: fn, withEvent: fn.NumParameters > 0},
 	}
-	m.cfg.Session.Attach(events, a)
+	if err := m.cfg.Session.AttachLive(events, a); err != nil {
+		return nil, fmt.Errorf("otrace.on: %v", err)
+	}
 	for _, ev := range events {
 		for len(m.objs) <= ev.ID {
 			m.objs = append(m.objs, nil)
@@ -233,16 +239,25 @@ func options(o tengo.Object, fn string) (opts session.ProbeOptions, err error) {
 				m, known = event.ParseStackMode(s.Value)
 			}
 			if !known || m == event.NoStack {
-				return opts, fmt.Errorf("%s: stack must be \"kernel\", \"user\" or \"both\", not %s", fn, v)
+				return opts, fmt.Errorf("%s: stack must be \"kernel\", \"user\", \"both\" or \"dwarf\", not %s", fn, v)
 			}
 			opts.Stack = m
+		case "stack_size":
+			n, err := stackSize(v, fn)
+			if err != nil {
+				return opts, err
+			}
+			opts.StackSize = n
 		default:
 			bad = append(bad, k)
 		}
 	}
 	if len(bad) > 0 {
 		sort.Strings(bad)
-		return opts, fmt.Errorf("%s: unknown option(s) %s; known: filter, stack", fn, strings.Join(bad, ", "))
+		return opts, fmt.Errorf("%s: unknown option(s) %s; known: filter, stack, stack_size", fn, strings.Join(bad, ", "))
+	}
+	if opts.StackSize != 0 && opts.Stack != event.DwarfStack {
+		return opts, fmt.Errorf("%s: stack_size is the user stack copied for {stack: \"dwarf\"}; add stack: \"dwarf\"", fn)
 	}
 	return opts, nil
 }

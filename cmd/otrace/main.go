@@ -27,6 +27,9 @@ const usage = `otrace - a scriptable tracer
 Usage:
   otrace run [flags] SCRIPT [ARGS...] [-- COMMAND ARGS...]
   otrace run [flags] -e 'CODE' [-- COMMAND ARGS...]
+  otrace repl [--input FILE] [SCRIPT]
+                                an interactive session: attach handlers
+                                while tracing runs, inspect, :save a script
   otrace record -o FILE -e PROBE... [-d DUR] [-- COMMAND]
                                 record events into a file for 'run --input'
   otrace list [GLOB] [-v] [--json]
@@ -66,6 +69,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runCommand(args[1:], stdin, stdout, stderr)
 	case "record":
 		return recordCommand(args[1:], stdin, stdout, stderr)
+	case "repl":
+		return replCommand(args[1:], stdin, stdout, stderr)
 	case "list":
 		return listCommand(args[1:], stdout, stderr)
 	case "view":

@@ -50,7 +50,10 @@ Probes (otrace.on(PROBE, func(e) {...})):
   An array of probes attaches one handler to all of them.
   otrace.on(PROBE, {filter: "prev_state == 1", stack: "user"}, fn)
   filters in the kernel (and identically on recordings) and collects the
-  kernel, user or both stacks (profile collects both).
+  kernel, user or both stacks (profile collects both). stack: "dwarf"
+  copies each sample's user stack (stack_size: bytes, default 16384) and
+  unwinds it with the binaries' DWARF CFI: whole stacks of code built
+  without frame pointers.
 
 The event a handler gets (valid only during the call; keep e.copy()):
   e.name e.time e.cpu e.pid e.tid e.comm    every event has these

@@ -26,9 +26,12 @@ func (s *Source) Count(ev *event.Event) (session.Counter, error) {
 	return c, nil
 }
 
-// openCounters opens every registered counter on every CPU.
+// openCounters opens every registered counter not yet open on every CPU.
 func (s *Source) openCounters(self int) error {
 	for _, c := range s.counters {
+		if len(c.fds) > 0 {
+			continue
+		}
 		sp := c.ev.Config.(*Spec)
 		for _, cpu := range s.cpus {
 			a := countAttr(sp)

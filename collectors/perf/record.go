@@ -33,6 +33,8 @@ const (
 	sampleCPU        = 1 << 7
 	samplePeriod     = 1 << 8
 	sampleRaw        = 1 << 10
+	sampleRegsUser   = 1 << 12
+	sampleStackUser  = 1 << 13
 	sampleIdentifier = 1 << 16
 
 	// idAll is what every otrace event asks for, so that the
@@ -41,7 +43,7 @@ const (
 	idAll       = sampleTID | sampleTime | sampleCPU | sampleIdentifier
 	trailerSize = 32
 	// supported are the fields the parser knows how to skip or read.
-	supported = idAll | sampleIP | sampleCallchain | samplePeriod | sampleRaw
+	supported = idAll | sampleIP | sampleCallchain | samplePeriod | sampleRaw | sampleRegsUser | sampleStackUser
 )
 
 // Misc bits.
@@ -57,6 +59,7 @@ type stream struct {
 	sampleType uint64
 	timeOff    int // offset of TIME in a SAMPLE record
 	cpu        int
+	regsMask   uint64 // PERF_SAMPLE_REGS_USER's mask (ustack.go)
 }
 
 func newStream(ev *event.Event, sampleType uint64, cpu int) *stream {
@@ -92,6 +95,7 @@ type Parser struct {
 
 	rec   event.Record
 	chain []uint64
+	regs  []uint64 // user registers of the current sample
 	strs  map[string]string
 
 	Stats Stats
@@ -274,6 +278,7 @@ func (p *Parser) sample(b []byte, sink session.Sink) {
 	off := 16
 	r := &p.rec
 	r.Event, r.Raw, r.Callchain, r.Lost = s.ev, nil, nil, 0
+	r.UserRegs, r.UserRegsMask, r.UserStack = nil, 0, nil
 	if st&sampleIP != 0 {
 		off += 8
 	}
@@ -320,6 +325,11 @@ func (p *Parser) sample(b []byte, sink session.Sink) {
 			return
 		}
 		r.Raw = b[off : off+int(n)]
+		off += int(n)
+	}
+	if st&(sampleRegsUser|sampleStackUser) != 0 && !p.userContext(b, off, s, r) {
+		p.Stats.Malformed++
+		return
 	}
 	if int(r.CPU) < len(p.pending) && p.pending[r.CPU] > 0 {
 		r.Lost, p.pending[r.CPU] = p.pending[r.CPU], 0

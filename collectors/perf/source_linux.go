@@ -23,7 +23,8 @@ type Options struct {
 	// CPUs limits tracing to these CPUs; nil means every online CPU.
 	CPUs []int
 	// BufferSize is each CPU's ring size in bytes, rounded up to a power
-	// of two pages; 0 means DefaultBufferSize.
+	// of two pages; 0 means DefaultBufferSize, raised for events that copy
+	// user stacks (ustack_linux.go).
 	BufferSize int
 	// Tracefs says where tracefs is; Notice reports what otrace did (such
 	// as mounting tracefs) to the user.
@@ -67,18 +68,23 @@ type Source struct {
 	interrupted atomic.Bool
 	lastTime    uint64
 	OutOfOrder  uint64
+
+	live liveState // changes while running (live_linux.go)
+
+	autoRing bool // BufferSize was left to otrace
 }
 
 // New makes the collector; nothing is opened until Enable (tracefs on the
 // first tracepoint lookup).
 func New(opts Options) *Source {
-	if opts.BufferSize <= 0 {
+	auto := opts.BufferSize <= 0
+	if auto {
 		opts.BufferSize = DefaultBufferSize
 	}
 	if opts.Tracefs.Notice == nil {
 		opts.Tracefs.Notice = opts.Notice
 	}
-	return &Source{opts: opts, cat: newCatalog(opts.Tracefs), epfd: -1, wakeFD: -1, evFDs: map[*event.Event][]int{}}
+	return &Source{opts: opts, cat: newCatalog(opts.Tracefs), epfd: -1, wakeFD: -1, evFDs: map[*event.Event][]int{}, autoRing: auto}
 }
 
 // Catalog implements session.Source.
@@ -122,6 +128,9 @@ func ringSize(size int) int {
 // thread, whose events tracepoints filter out: the session's goroutine
 // reads the rings and runs the handlers, and must not trace itself.
 func (s *Source) Enable(events []*event.Event) error {
+	if s.parser != nil {
+		return s.reenable(events) // a session that runs again
+	}
 	cpus := s.opts.CPUs
 	if cpus == nil {
 		var err error
@@ -150,9 +159,26 @@ func (s *Source) Enable(events []*event.Event) error {
 		}
 		return s.enableAll() // counters and timers only: Read just ticks
 	}
+	if s.autoRing {
+		s.opts.BufferSize = userStackRing(s.opts.BufferSize, len(s.cpus), events)
+	}
+	if err := s.openRings(); err != nil {
+		return err
+	}
+	for _, ev := range events {
+		if err := s.open(ev, self); err != nil {
+			return err
+		}
+	}
+	return s.enableAll()
+}
+
+// openRings opens each CPU's ring: a dummy event that also reports the
+// process records, mapped, and watched by epoll.
+func (s *Source) openRings() error {
 	size := ringSize(s.opts.BufferSize)
 	buildID := true
-	for _, cpu := range cpus {
+	for _, cpu := range s.cpus {
 		la := leaderAttr(size/2, buildID)
 		fd, err := openEvent(&la, -1, cpu)
 		if err != nil && buildID && errors.Is(err, unix.EINVAL) {
@@ -182,12 +208,7 @@ func (s *Source) Enable(events []*event.Event) error {
 			return fmt.Errorf("epoll: %v", err)
 		}
 	}
-	for _, ev := range events {
-		if err := s.open(ev, self); err != nil {
-			return err
-		}
-	}
-	return s.enableAll()
+	return nil
 }
 
 func (s *Source) enableAll() error {
@@ -205,7 +226,11 @@ func (s *Source) filterFor(ev *event.Event, sp *Spec, self int) string {
 	if !sp.Tracepoint {
 		return ""
 	}
-	own := fmt.Sprintf("common_pid != %d", self)
+	// Events of the reading thread are left out, except those raised in
+	// interrupt context while it happened to run (hardirq 0x08, softirq
+	// 0x10, NMI 0x40 in common_flags): a block completion on its CPU is
+	// not otrace's own event.
+	own := fmt.Sprintf("(common_pid != %d || common_flags & 0x58)", self)
 	if ev.Filter == "" {
 		return own
 	}
@@ -233,6 +258,9 @@ func (s *Source) open(ev *event.Event, self int) error {
 	filter := s.filterFor(ev, sp, self)
 	for i, cpu := range s.cpus {
 		a := sampleAttr(sp, ev.Stack)
+		if err := userStackAttr(&a, ev); err != nil {
+			return err
+		}
 		pid := s.task(&a)
 		fd, err := openEvent(&a, pid, cpu)
 		if err != nil && errors.Is(err, unix.EINVAL) {
@@ -260,6 +288,7 @@ func (s *Source) open(ev *event.Event, self int) error {
 			return fmt.Errorf("%s: reading its id: %v", ev.Name, err)
 		}
 		s.parser.Add(id, ev, a.Sample_type, cpu)
+		s.parser.AddUserRegs(id, a.Sample_regs_user)
 	}
 	return nil
 }
@@ -288,6 +317,7 @@ func (s *Source) Read(sink session.Sink) error {
 	if s.interrupted.Load() {
 		return session.ErrInterrupted
 	}
+	s.clearWake()
 	sink.Tick(now - slack)
 	return nil
 }
@@ -381,6 +411,7 @@ func (s *Source) Finish() {
 // Close closes every event, unmaps the rings and removes the uprobes it
 // created.
 func (s *Source) Close() error {
+	s.live.wake.Store(0) // no Wake into a closed descriptor
 	for _, fd := range s.fds {
 		unix.Close(fd)
 	}

@@ -121,25 +121,36 @@ func (c *catalog) enable(events []*event.Event) error {
 		s.enabled, s.variants = false, nil
 	}
 	for _, ev := range events {
-		s, ok := c.byName[ev.Name]
-		switch {
-		case ok && s.ev == ev:
-			s.enabled = true
-		case ok && (ev.Filter != "" || ev.Stack != s.ev.Stack) && ev.Format == s.ev.Format:
-			// A variant: a filter to apply, or another stack mode (the
-			// recording's callchains are what they are).
-			v := variant{ev: ev}
-			if ev.Filter != "" {
-				f, err := filter.Compile(ev.Filter, s.ev.Format)
-				if err != nil {
-					return fmt.Errorf("replay: %s: %w", ev.Name, err)
-				}
-				v.match = f
-			}
-			s.variants = append(s.variants, v)
-		default:
-			return fmt.Errorf("replay: Enable: event %s is not one of this recording's events", ev.Name)
+		if err := c.add(ev); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// add marks one more event as having handlers.
+func (c *catalog) add(ev *event.Event) error {
+	s, ok := c.byName[ev.Name]
+	switch {
+	case ok && s.ev == ev:
+		s.enabled = true
+	case ok && (ev.Filter != "" || ev.Stack != s.ev.Stack) && ev.Format == s.ev.Format:
+		// A variant: a filter to apply, or another stack mode (the
+		// recording's callchains are what they are).
+		if slices.ContainsFunc(s.variants, func(v variant) bool { return v.ev == ev }) {
+			return nil
+		}
+		v := variant{ev: ev}
+		if ev.Filter != "" {
+			f, err := filter.Compile(ev.Filter, s.ev.Format)
+			if err != nil {
+				return fmt.Errorf("replay: %s: %w", ev.Name, err)
+			}
+			v.match = f
+		}
+		s.variants = append(s.variants, v)
+	default:
+		return fmt.Errorf("replay: Enable: event %s is not one of this recording's events", ev.Name)
 	}
 	return nil
 }

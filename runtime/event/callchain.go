@@ -18,6 +18,10 @@ const (
 	KernelStack           // the kernel's part of the callchain
 	UserStack             // the user-space part
 	BothStacks
+	// DwarfStack is the kernel's part of the callchain plus a copy of the
+	// user registers and stack (Record.UserRegs, Record.UserStack), which
+	// the user part is unwound from with DWARF CFI (runtime/unwind).
+	DwarfStack
 )
 
 func (m StackMode) String() string {
@@ -28,11 +32,13 @@ func (m StackMode) String() string {
 		return "user"
 	case BothStacks:
 		return "both"
+	case DwarfStack:
+		return "dwarf"
 	}
 	return "none"
 }
 
-// ParseStackMode reads "kernel", "user" or "both".
+// ParseStackMode reads "kernel", "user", "both" or "dwarf".
 func ParseStackMode(s string) (StackMode, bool) {
 	switch s {
 	case "kernel":
@@ -41,6 +47,8 @@ func ParseStackMode(s string) (StackMode, bool) {
 		return UserStack, true
 	case "both":
 		return BothStacks, true
+	case "dwarf":
+		return DwarfStack, true
 	case "none", "":
 		return NoStack, true
 	}
@@ -91,3 +99,11 @@ func SplitCallchain(chain []uint64) (kernel, user []uint64) {
 	}
 	return kernel, user
 }
+
+// Sizes of the user stack a DwarfStack event copies. The kernel wants a
+// multiple of 8 below 64 KiB (a record's size is 16 bits), and trims the
+// copy further so that the whole record fits.
+const (
+	DefaultStackSize = 16 << 10
+	MaxStackSize     = 64<<10 - 8
+)

@@ -18,6 +18,15 @@ type Record struct {
 	// Lost counts events this record's CPU dropped since the record before
 	// it, so a handler that pairs events (entry/exit) can tell a gap.
 	Lost uint64
+	// UserRegs are the user-space registers at the event, in ascending
+	// order of the perf register numbers set in UserRegsMask, and
+	// UserStack the valid part of a copy of the user stack from the
+	// stack pointer up: what a DwarfStack event unwinds. Like Raw they
+	// alias the collector's buffer; they are nil when the event has none
+	// (another stack mode, a kernel thread).
+	UserRegs     []uint64
+	UserRegsMask uint64
+	UserStack    []byte
 }
 
 // Handler is what an Event calls for each of its records: a native Go
@@ -62,6 +71,9 @@ type Event struct {
 	// Stack is which callchain the event's records carry. Events that
 	// differ in it are distinct Events, like filters.
 	Stack StackMode
+	// StackSize is how many bytes of user stack a DwarfStack event copies
+	// per record; 0 means DefaultStackSize.
+	StackSize uint32
 	// Lost counts records of this event the collector dropped, where it
 	// can tell (Linux 6.0+ counts them per event).
 	Lost uint64

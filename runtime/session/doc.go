@@ -4,7 +4,10 @@
 // lifecycle (begin handlers, run until end of input, duration, exit(),
 // signal or command exit, end handlers), timers, the process model it
 // feeds, and the statistics every run reports: events, lost, handler errors
-// and handler time.
+// and handler time. An interactive owner can change a session while it
+// runs (live.go): tasks run on the dispatch goroutine between batches,
+// handlers attach and detach, delivery pauses, and a stopped session runs
+// again.
 //
 // It knows nothing of scripts: handlers are event.Handler values.
 package session

@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"otrace/runtime/event"
@@ -72,6 +73,9 @@ type ProbeOptions struct {
 	// Stack is which callchain to collect; NoStack keeps the event's own
 	// default (profile:hz:N collects both).
 	Stack event.StackMode
+	// StackSize is the bytes of user stack a DwarfStack copies (0: the
+	// default).
+	StackSize uint32
 }
 
 // ResolveWith is Resolve for a probe with options: each event it names
@@ -101,14 +105,21 @@ func (s *Session) ResolveWith(spec string, o ProbeOptions) ([]*event.Event, erro
 		if stack == event.NoStack {
 			stack = ev.Stack
 		}
-		if expr == "" && stack == ev.Stack {
+		size := uint32(0)
+		if stack == event.DwarfStack {
+			size = o.StackSize
+		}
+		if expr == "" && stack == ev.Stack && size == ev.StackSize {
 			out[i] = ev
 			continue
 		}
 		key := ev.Name + "\x00" + expr + "\x00" + stack.String()
+		if size != 0 {
+			key += "\x00" + strconv.FormatUint(uint64(size), 10)
+		}
 		v := s.variants[key]
 		if v == nil {
-			v = &event.Event{ID: -1, Name: ev.Name, Format: ev.Format, Config: ev.Config, Filter: expr, Stack: stack}
+			v = &event.Event{ID: -1, Name: ev.Name, Format: ev.Format, Config: ev.Config, Filter: expr, Stack: stack, StackSize: size}
 			if s.variants == nil {
 				s.variants = map[string]*event.Event{}
 			}

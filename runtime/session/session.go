@@ -77,6 +77,8 @@ type Session struct {
 	lostByCPU map[uint32]uint64
 	errors    uint64
 	lastFlush time.Time
+
+	live liveState // tasks and changes while running (live.go)
 }
 
 type timer struct {
@@ -224,7 +226,7 @@ func (s *Session) Stopped() bool { return s.stopped }
 // nil.
 func (s *Session) Run() error {
 	s.running = true
-	if err := s.src.Enable(s.events); err != nil {
+	if err := s.src.Enable(s.enabledEvents()); err != nil {
 		s.Stop("tracing could not start")
 		return err
 	}
@@ -240,6 +242,9 @@ func (s *Session) Run() error {
 		s.Stop("nothing attached")
 	}
 	for !s.stopped {
+		if s.between() {
+			break
+		}
 		if r := s.stopReq.Load(); r != nil {
 			s.stopFromOutside(*r)
 			break

@@ -21,7 +21,8 @@ type Source interface {
 	// Catalog lists and resolves the events this source can deliver.
 	Catalog() Catalog
 	// Enable is called once before the first Read with every event that has
-	// handlers; their IDs are set. A live source opens them here.
+	// handlers; their IDs are set. A live source opens them here. A
+	// session that runs again (Rearm) calls it again before its next run.
 	Enable(events []*event.Event) error
 	// Read delivers the next batch of records to sink, in time order, on
 	// the caller's goroutine, and returns. Record payloads are valid only

@@ -29,6 +29,7 @@ type Table struct {
 	res    Resolver
 	frames map[intern.StackID][]symbols.Frame
 	text   map[intern.StackID]string
+	uw     *unwinding // DWARF unwinding, made on first use (unwind.go)
 }
 
 // New returns an empty table naming frames with res, mappings from procs.

@@ -94,7 +94,7 @@ func (r *Resolver) parse(b *binaryFile) {
 			b.elf, b.debug, b.loads, b.funcs = nil, nil, nil, funcTable{}
 		}
 	}()
-	if b.file != nil {
+	if b.file != nil && b.elf == nil { // ELF may have opened it already
 		ef, err := elf.NewFile(b.file)
 		if err != nil {
 			r.stats.Failures++
