@@ -46,6 +46,10 @@ A script attaches handlers to events and prints what it finds:
       otrace.printf("%s -> %s\n", e.prev_comm, e.next_comm)
   })
 
+Ready-made tools run by name: otrace run syscount (also execsnoop,
+opensnoop, exitsnoop, runqlat, cpudist, offcputime, profile, pagefaults,
+mallocbytes, biolatency, biosnoop, tcplife, cswitch, sched-timeline).
+
 Run 'otrace help run' for the flags, the probes and what a handler sees.
 `
 
