@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,6 +121,9 @@ func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 		Wait:           true,
 		Stderr:         stderr,
 	})
+	// One handler over the union of the probes' events: overlapping probes
+	// (-e 'sched:*' -e sched:sched_switch) must not record a sample twice.
+	var events []*event.Event
 	for _, p := range o.probes {
 		evs, err := sess.Resolve(p)
 		if err != nil {
@@ -127,8 +131,14 @@ func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "otrace: %v\n", err)
 			return exitUsage
 		}
-		sess.Attach(evs, &event.Attachment{Probe: p, Where: "-e " + p, Handler: tee.Handler()})
+		for _, ev := range evs {
+			if !slices.Contains(events, ev) {
+				events = append(events, ev)
+			}
+		}
 	}
+	probes := strings.Join(o.probes, ",")
+	sess.Attach(events, &event.Attachment{Probe: probes, Where: "-e " + probes, Handler: tee.Handler()})
 	stop := handleSignals(sess, func() {}, stderr)
 	defer stop()
 	target, err := startTarget(&o.runOptions, sess, live, stdin, stdout, stderr)

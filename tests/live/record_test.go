@@ -72,3 +72,18 @@ func TestAnInterruptedRecordingIsCompleteAndReadable(t *testing.T) {
 		t.Errorf("replay did not read to the end of input:\n%v", r)
 	}
 }
+
+// Probes that overlap record each sample once.
+func TestOverlappingProbesRecordEachSampleOnce(t *testing.T) {
+	needLive(t)
+	file := filepath.Join(t.TempDir(), "overlap.rec")
+	rec := otrace(t, "record", "-o", file, "-e", "sched:*", "-e", "sched:sched_switch", "-d", "300ms")
+	mustSucceed(t, rec)
+	r := otrace(t, "run", "--input", file, "-e", `n := 0
+otrace.on("sched:*", func(e) { n += 1 })
+otrace.end(func() { otrace.printf("count %d\n", n) })`)
+	mustSucceed(t, r)
+	if got, want := uint64(value(t, r, "count")), summaryOf(t, rec).events; got != want {
+		t.Errorf("the recording holds %d samples of the %d events recorded\n%v\n%v", got, want, rec, r)
+	}
+}
