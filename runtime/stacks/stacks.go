@@ -91,7 +91,16 @@ func (t *Table) Frames(id intern.StackID) []symbols.Frame {
 		// The resolver's frames are its cache: copy before setting the
 		// address the stack shows.
 		start := len(out)
-		out = append(out, t.resolve(sp, time, look)...)
+		fs := t.resolve(sp, time, look)
+		if look != a && len(fs) > 0 && fs[0].Func == "" {
+			// A "return address" that is really the start of a signal
+			// return trampoline (pushed by the kernel, not by a call)
+			// has nothing before it: name it by itself.
+			if at := t.resolve(sp, time, a); len(at) > 0 && at[0].Func != "" {
+				fs = at
+			}
+		}
+		out = append(out, fs...)
 		for j := start; j < len(out); j++ {
 			out[j].Addr = a
 		}

@@ -110,3 +110,26 @@ func TestInternOfAStackSeenBeforeDoesNotAllocate(t *testing.T) {
 		t.Errorf("Intern allocates %v times", n)
 	}
 }
+
+func TestACallerAddressAtAFunctionStartIsNamedByItself(t *testing.T) {
+	procs := process.NewTable()
+	res := &startOnlyResolver{fakeResolver: &fakeResolver{}}
+	tb := New(procs, res)
+	procs.AddMmap(process.Mmap{Time: 1, PID: 5, Start: 0x1000, Len: 0x1000, Prot: 5, Path: "/bin/app"})
+	// 0x1800 is the start of a signal trampoline: 0x17ff names nothing.
+	fs := tb.Frames(tb.Intern(false, 5, 2, []uint64{0x1010, 0x1800}))
+	if fs[1].Name() != "sigreturn" || fs[1].Addr != 0x1800 {
+		t.Errorf("caller frame = %q at %x, want sigreturn at 0x1800", fs[1].Name(), fs[1].Addr)
+	}
+}
+
+// startOnlyResolver names only addresses from 0x1800 on, like a binary
+// whose function starts there after padding.
+type startOnlyResolver struct{ *fakeResolver }
+
+func (r *startOnlyResolver) User(obj symbols.Object, addr uint64) []symbols.Frame {
+	if addr >= 0x1800 {
+		return []symbols.Frame{{Addr: addr, Func: "sigreturn", Module: obj.Path}}
+	}
+	return []symbols.Frame{{Addr: addr, Module: obj.Path}}
+}
