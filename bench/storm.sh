@@ -11,12 +11,18 @@
 #                decoded to text, perf's scripting path)
 #   bpftrace     tracepoint:raw_syscalls:sys_enter { @ = count(); } (counts
 #                in the kernel; nothing is copied out)
+# and, named in TOOLS only:
+#   syscount     the toolbox's syscount (raw_syscalls:sys_exit counted by
+#                syscall and by process in Go, failures again by errno)
+#   bpftrace-by  the same in bpftrace: @[args->id] = count(); @p[pid] =
+#                count() on raw_syscalls:sys_exit
 # For each run: the events the tool saw, events lost, the tracer's own CPU
 # time (user+sys of its processes, not dd's), CPU per event it saw and per
 # dd syscall, and dd's own elapsed time (what tracing cost the program).
-# Prints medians and ratios against otrace.
+# Prints medians and ratios against the first tool (otrace).
 #
 # Usage: sudo bench/storm.sh [ROUNDS] [COUNT]    (defaults 5, 2000000)
+#        TOOLS="syscount perf bpftrace-by" sudo bench/storm.sh   (any subset)
 # Needs: root, Go, perf (apt-get install linux-perf); bpftrace optional
 # (apt-get install bpftrace).
 set -euo pipefail
@@ -58,6 +64,11 @@ run_one() {
 		pids="$pids $!"
 		;;
 	bpftrace) "$BPFTRACE" -e 'tracepoint:raw_syscalls:sys_enter { @ = count(); }' >"$out" 2>"$err" & pids=$! ;;
+	syscount) "$work/otrace" run syscount -t 3 >"$out" 2>"$err" & pids=$! ;;
+	bpftrace-by)
+		"$BPFTRACE" -e 'tracepoint:raw_syscalls:sys_exit { @[args->id] = count(); @p[pid] = count(); }' >"$out" 2>"$err" &
+		pids=$!
+		;;
 	esac
 	sleep 2 # every tool is tracing by then (bpftrace compiles first)
 	local t0 dd
@@ -72,7 +83,7 @@ run_one() {
 	rm -f "$work/pipe"
 	local events=0 lost=0
 	case $tool in
-	otrace)
+	otrace | syscount)
 		events=$(sed -n 's/^otrace: \([0-9,]*\) events\{0,1\}, \([0-9,]*\) lost.*/\1/p' "$err" | tr -d ,)
 		lost=$(sed -n 's/^otrace: \([0-9,]*\) events\{0,1\}, \([0-9,]*\) lost.*/\2/p' "$err" | tr -d ,)
 		;;
@@ -82,6 +93,7 @@ run_one() {
 		;;
 	perf-script) events=$(cat "$out") ;;
 	bpftrace) events=$(sed -n 's/^@: \([0-9]*\)/\1/p' "$out") ;;
+	bpftrace-by) events=$(sed -n 's/^@\[[0-9]*\]: \([0-9]*\)/\1/p' "$out" | awk '{ s += $1 } END { print s + 0 }') ;;
 	esac
 	echo "${events:-0} ${lost:-0} $(echo "$t0 $t1 $TICK" | awk '{ printf "%.3f", ($2 - $1) / $3 }') ${dd:-0}"
 }
@@ -90,6 +102,9 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 
 tools="otrace perf perf-script"
 [ -n "$BPFTRACE" ] && tools="$tools bpftrace"
+tools=${TOOLS:-$tools}
+case " $tools " in *" bpftrace"*) [ -n "$BPFTRACE" ] || { echo "storm.sh: bpftrace not found; on Debian: apt-get install bpftrace" >&2; exit 2; } ;; esac
+first=${tools%% *}
 echo "storm: raw_syscalls:sys_enter, dd bs=1 count=$COUNT ($WORK syscalls), $ROUNDS rounds, $(nproc) CPUs, $(uname -r)"
 printf "%-12s %5s %12s %8s %8s %10s %11s %8s\n" tool round events lost cpu_s ns/event ns/dd-call dd_s
 for r in $(seq 1 "$ROUNDS"); do
@@ -109,9 +124,9 @@ printf "%-12s %12s %14s %10s %8s\n" "medians" "ns/event" "ns/dd-call" "lost" "dd
 for tool in $tools; do
 	printf "%-12s %12s %14s %10s %8s\n" "$tool" "$(median <"$work/$tool.ns")" "$(median <"$work/$tool.wns")" "$(median <"$work/$tool.lost")" "$(median <"$work/$tool.dd")"
 done
-o=$(median <"$work/otrace.wns")
+o=$(median <"$work/$first.wns")
 for tool in $tools; do
-	[ "$tool" = otrace ] && continue
+	[ "$tool" = "$first" ] && continue
 	p=$(median <"$work/$tool.wns")
-	echo "otrace / $tool CPU per dd syscall: $(echo "$o $p" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "n/a" }')"
+	echo "$first / $tool CPU per dd syscall: $(echo "$o $p" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "n/a" }')"
 done

@@ -58,7 +58,7 @@ func TestCompletion(t *testing.T) {
 		{name: "a map's keys", line: "settings.al", head: "settings.", want: []string{"alpha", "alpine"}},
 		{name: "a module's functions", line: "y := text.to_u", head: "y := text.", want: []string{"to_upper"}},
 		{name: "an aggregation's methods", line: "agg.", head: "agg.", has: []string{"inc", "add", "top", "print"}},
-		{name: "a counter's methods", line: "k.", head: "k.", want: []string{"rate", "value"}},
+		{name: "a counter's methods", line: "k.", head: "k.", want: []string{"by_event", "rate", "value"}},
 		{name: "a probe in otrace.on", line: `otrace.on("sched:sched_sw`, head: `otrace.on("`, want: []string{"sched:sched_switch"}},
 		{name: "a glob in otrace.on", line: `otrace.on("sched:*wake`, head: `otrace.on("`, want: []string{"sched:sched_wakeup"}},
 		{name: "a probe in an array", line: `otrace.on(["sched:sched_switch", "sched:sched_w`, head: `otrace.on(["sched:sched_switch", "`, want: []string{"sched:sched_wakeup"}},

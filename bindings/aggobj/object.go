@@ -19,8 +19,8 @@ type Object struct {
 	kind  string
 	tuple []aggregate.Key // tuple key elements, reused
 
-	inc, add, get, top, keys, length, clear, print, del *tengo.UserFunction
-	toProfile                                           *tengo.UserFunction
+	inc, add, get, top, keys, length, clear, print, del, by *tengo.UserFunction
+	toProfile                                               *tengo.UserFunction
 }
 
 func newObject(a *aggregate.Agg, out io.Writer) *Object {
@@ -39,6 +39,7 @@ func newObject(a *aggregate.Agg, out io.Writer) *Object {
 	o.clear = fn("clear", o.clearCall)
 	o.print = fn("print", o.printCall)
 	o.del = fn("delete", o.deleteCall)
+	o.by = fn("by", o.byCall)
 	return o
 }
 
@@ -93,6 +94,8 @@ func (o *Object) IndexGet(index tengo.Object) (tengo.Object, error) {
 		return o.print, nil
 	case "delete":
 		return o.del, nil
+	case "by":
+		return o.by, nil
 	case "to_profile":
 		if o.toProfile != nil {
 			return o.toProfile, nil
@@ -100,7 +103,7 @@ func (o *Object) IndexGet(index tengo.Object) (tengo.Object, error) {
 	case "name":
 		return &tengo.String{Value: o.agg.Name()}, nil
 	}
-	methods := "add, get, top, keys, len, clear, print, delete and name"
+	methods := "add, get, top, keys, len, clear, print, delete, by and name"
 	if o.inc != nil {
 		methods = "inc, " + methods
 	}

@@ -123,7 +123,7 @@ func TestWrongArgumentsSayWhatIsWrong(t *testing.T) {
 		{"a negative n", `otrace.count().add("k", -1)`, "count.add: n must not be negative, got -1"},
 		{"too many arguments to inc", `otrace.count().inc(1, 2)`, "count.inc([key]): want at most 1 argument, got 2"},
 		{"no arguments to add", `otrace.avg().add()`, "avg.add([key,] value): want 1 or 2 arguments, got 0"},
-		{"inc on a sum", `otrace.sum().inc("k")`, `a sum has add, get, top, keys, len, clear, print, delete and name, not "inc"`},
+		{"inc on a sum", `otrace.sum().inc("k")`, `a sum has add, get, top, keys, len, clear, print, delete, by and name, not "inc"`},
 		{"an unknown method", `otrace.count().incr("k")`, `a count has inc, add, get`},
 		{"a negative top", `otrace.count().top(-1)`, "count.top: n must be an int of at least 0, not -1"},
 		{"arguments to len", `otrace.count().len(1)`, "count.len() takes no arguments"},

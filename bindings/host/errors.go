@@ -104,7 +104,9 @@ func panicError(r any, where string) *event.HandlerError {
 	switch {
 	case strings.Contains(msg, "integer divide by zero"):
 		msg = "integer division by zero"
-	case strings.Contains(msg, "index out of range"):
+	case strings.Contains(msg, "index out of range") && (strings.Contains(msg, fmt.Sprintf("with length %d", tengo.StackSize)) || strings.Contains(msg, fmt.Sprintf("with length %d", tengo.MaxFrames))):
+		// The VM's value stack or frame stack is full: Tengo does not
+		// check their bounds.
 		msg = "stack overflow: recursion too deep"
 	case strings.Contains(msg, "nil pointer dereference"):
 		msg = "use of an undefined value (nil global)"

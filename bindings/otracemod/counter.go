@@ -10,16 +10,20 @@ import (
 
 // counterObject is what otrace.counter returns: c.value() is the number
 // of events so far, c.rate() the events per second since the previous
-// rate() (or since tracing started).
+// rate() (or since tracing started), c.by_event() the value of each event
+// a glob named ("syscalls:sys_enter_*" counts every syscall by name, all
+// in the kernel).
 type counterObject struct {
 	tengo.ObjectImpl
 	name     string
-	c        session.Counter
+	c        sumCounter
+	events   []string // the event of each of c's counters
 	sess     *session.Session
 	lastN    uint64
 	lastTime uint64
 	value    *tengo.UserFunction
 	rate     *tengo.UserFunction
+	byEvent  *tengo.UserFunction
 }
 
 func (m *Module) counter(args ...tengo.Object) (tengo.Object, error) {
@@ -40,6 +44,7 @@ func (m *Module) counter(args ...tengo.Object) (tengo.Object, error) {
 		}
 	}
 	var cs []session.Counter
+	var names []string
 	for _, spec := range specs {
 		evs, err := m.resolve(spec, opts)
 		if err != nil {
@@ -51,13 +56,15 @@ func (m *Module) counter(args ...tengo.Object) (tengo.Object, error) {
 				return nil, err
 			}
 			cs = append(cs, c)
+			names = append(names, ev.Name)
 		}
 	}
-	o := &counterObject{name: specs[0], c: sumCounter(cs), sess: m.cfg.Session}
+	o := &counterObject{name: specs[0], c: sumCounter(cs), events: names, sess: m.cfg.Session}
 	o.value = &tengo.UserFunction{Name: "value", Value: func(args ...tengo.Object) (tengo.Object, error) {
 		return &tengo.Int{Value: int64(o.c.Value())}, nil
 	}}
 	o.rate = &tengo.UserFunction{Name: "rate", Value: o.rateCall}
+	o.byEvent = &tengo.UserFunction{Name: "by_event", Value: o.byEventCall}
 	return o, nil
 }
 
@@ -85,6 +92,23 @@ func (o *counterObject) rateCall(args ...tengo.Object) (tengo.Object, error) {
 	return &tengo.Float{Value: r}, nil
 }
 
+// byEventCall returns {event name: value} over the counter's events, the
+// events that have not happened included (as 0), so a script can tell
+// "never called" from "not counted".
+func (o *counterObject) byEventCall(args ...tengo.Object) (tengo.Object, error) {
+	if len(args) != 0 {
+		return nil, fmt.Errorf("counter.by_event(): want no arguments, got %d", len(args))
+	}
+	m := make(map[string]tengo.Object, len(o.events))
+	for i, name := range o.events {
+		if _, seen := m[name]; seen {
+			continue // the same event named twice ("a:*", "a:b") shows once
+		}
+		m[name] = &tengo.Int{Value: int64(o.c[i].Value())}
+	}
+	return &tengo.Map{Value: m}, nil
+}
+
 func (o *counterObject) TypeName() string { return "counter" }
 func (o *counterObject) String() string   { return fmt.Sprintf("<counter %s: %d>", o.name, o.c.Value()) }
 
@@ -101,6 +125,8 @@ func (o *counterObject) IndexGet(index tengo.Object) (tengo.Object, error) {
 		return o.value, nil
 	case "rate":
 		return o.rate, nil
+	case "by_event":
+		return o.byEvent, nil
 	}
-	return nil, fmt.Errorf("a counter has value() and rate(), not %q", k.Value)
+	return nil, fmt.Errorf("a counter has value(), rate() and by_event(), not %q", k.Value)
 }

@@ -147,9 +147,15 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 			return nil, err
 		}
 	}
-	fn, err := m.function("otrace.on", args[len(args)-1], 1)
-	if err != nil {
-		return nil, err
+	native, isNative := args[len(args)-1].(aggobj.NativeHandler)
+	var fn *tengo.CompiledFunction
+	if !isNative {
+		if fn, err = m.function("otrace.on", args[len(args)-1], 1); err != nil {
+			if _, isFn := args[len(args)-1].(*tengo.CompiledFunction); !isFn {
+				return nil, fmt.Errorf("otrace.on: want a function or an aggregation's update (c.by(\"pid\")), got %s", args[len(args)-1].TypeName())
+			}
+			return nil, err
+		}
 	}
 	var events []*event.Event
 	for _, spec := range specs {
@@ -165,11 +171,20 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 			}
 		}
 	}
-	a := &event.Attachment{
-		Probe:   strings.Join(specs, ","),
-		Where:   m.script.Position(fn),
-		Handler: &eventHandler{m: m, fn: fn, withEvent: fn.NumParameters > 0},
+	a := &event.Attachment{Probe: strings.Join(specs, ",")}
+	if isNative {
+		// Runs in Go: no script function, no event object.
+		if a.Handler, err = native.Handler(events, m.env.Procs); err != nil {
+			return nil, fmt.Errorf("otrace.on(%q): %v", a.Probe, err)
+		}
+		a.Where = native.String()
+		if err := m.cfg.Session.AttachLive(events, a); err != nil {
+			return nil, fmt.Errorf("otrace.on: %v", err)
+		}
+		return tengo.UndefinedValue, nil
 	}
+	a.Where = m.script.Position(fn)
+	a.Handler = &eventHandler{m: m, fn: fn, withEvent: fn.NumParameters > 0}
 	if err := m.cfg.Session.AttachLive(events, a); err != nil {
 		return nil, fmt.Errorf("otrace.on: %v", err)
 	}

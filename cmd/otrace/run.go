@@ -71,6 +71,10 @@ The otrace module:
   otrace.on(probe, [opts,] fn)   otrace.begin(fn)   otrace.end(fn)
   otrace.every("1s", fn)         otrace.exit()      otrace.printf(fmt, ...)
   otrace.sort(array, [desc])     otrace.counter(probe, [opts])  otrace.stats()
+  otrace.count/sum/min/max/avg/hist([NAME]), otrace.lhist([NAME,] min, max, step),
+  otrace.stats(NAME): aggregations printed at the end like bpftrace's maps;
+  c.inc(key) and a.add(key, value) from a handler, or with no handler at
+  all, in Go: otrace.on(probe, [opts,] c.by("pid")), a.by(["comm", "pid"], "ret")
   otrace.sym(addr, [pid])        otrace.ksym(addr)  otrace.intern(s)  otrace.str(id)
   otrace.args                    otrace.output (the -o file)
   import("fmt"), "text", "math", "times", "json", "enum" (and "os" with
@@ -321,9 +325,10 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	runErr := sess.Run()
 	runErr = errors.Join(runErr, target.finish())
-	buf.Flush()
-	if err := closeOut(); err != nil {
-		fmt.Fprintf(stderr, "otrace: writing %s: %v\n", o.output, err)
+	// A write that failed (a full disk) fails the run; bufio keeps the
+	// first error, so a printf that failed earlier is caught here too.
+	if err := errors.Join(buf.Flush(), closeOut()); err != nil {
+		fmt.Fprintf(stderr, "otrace: %v\n", err)
 		runErr = errors.Join(runErr, err)
 	}
 	if !o.quiet {
