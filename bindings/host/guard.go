@@ -12,8 +12,20 @@ import (
 	"otrace/runtime/event"
 )
 
-// watchTick is the watchdog's resolution.
-const watchTick = 10 * time.Millisecond
+// The watchdog looks at the running call every tenth of its time limit,
+// within these bounds: an idle tracer then wakes 10 times a second with
+// the default 1 s limit, not 100 (each wake-up of a Go program that also
+// blocks in epoll_wait costs tens of µs of scheduler hand-offs), and a call
+// is stopped at most 10% past its limit.
+const (
+	minWatchTick = 10 * time.Millisecond
+	maxWatchTick = 100 * time.Millisecond
+)
+
+// watchTickFor is the watchdog's period for a time limit.
+func watchTickFor(limit time.Duration) time.Duration {
+	return min(max(limit/10, minWatchTick), maxWatchTick)
+}
 
 // Why a call was aborted.
 const (
@@ -28,43 +40,49 @@ const (
 type watchdog struct {
 	seq     atomic.Uint64
 	vm      atomic.Pointer[tengo.VM]
-	limit   atomic.Int64 // of the running call, in ticks
+	limit   atomic.Int64 // of the running call, as a time.Duration
 	aborted atomic.Uint64
 	reason  atomic.Int32
 	stop    chan struct{}
 	once    sync.Once
 
 	// Owned by the dispatch goroutine.
-	cur   *tengo.VM
-	nest  int
-	ticks int64
+	cur    *tengo.VM
+	nest   int
+	limit0 time.Duration // the limit last stored
 }
 
 func newWatchdog() *watchdog {
 	d := &watchdog{stop: make(chan struct{})}
+	d.limit.Store(int64(time.Second))
 	go d.watch()
 	return d
 }
 
 func (d *watchdog) watch() {
-	t := time.NewTicker(watchTick)
+	tick := watchTickFor(time.Duration(d.limit.Load()))
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	var last uint64
-	var seen int64
+	var since time.Time // when seq last was first seen
 	for {
 		select {
 		case <-d.stop:
 			return
-		case <-t.C:
-		}
-		s := d.seq.Load()
-		if s%2 == 0 || s != last {
-			last, seen = s, 0
-			continue
-		}
-		seen++
-		if seen >= d.limit.Load() && d.aborted.Load() != s {
-			d.abort(s, abortTimeout)
+		case now := <-t.C:
+			limit := time.Duration(d.limit.Load())
+			if nt := watchTickFor(limit); nt != tick {
+				tick = nt
+				t.Reset(tick)
+			}
+			s := d.seq.Load()
+			if s%2 == 0 || s != last {
+				last, since = s, now
+				continue
+			}
+			if now.Sub(since) >= limit && d.aborted.Load() != s {
+				d.abort(s, abortTimeout)
+			}
 		}
 	}
 }
@@ -102,9 +120,9 @@ func (s *Script) guard(vm *tengo.VM, limit time.Duration, fn tengo.Object, run f
 
 func (s *Script) guardOuter(vm *tengo.VM, limit time.Duration, fn tengo.Object, run func() error) (err error) {
 	d := s.dog
-	if t := int64((limit + watchTick - 1) / watchTick); t != d.ticks {
-		d.ticks = t
-		d.limit.Store(t)
+	if limit != d.limit0 {
+		d.limit0 = limit
+		d.limit.Store(int64(limit))
 	}
 	seq := d.seq.Add(1)
 	d.nest = 1

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 
 	"github.com/d5/tengo/v2"
 )
@@ -58,7 +59,34 @@ func main() {
 	// would otherwise reach gigabytes in a few dozen steps.
 	tengo.MaxStringLen = 16 << 20
 	tengo.MaxBytesLen = 16 << 20
-	os.Exit(dispatch(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	profile := os.Getenv("OTRACE_CPUPROFILE")
+	if len(os.Args) > 1 && os.Args[1] == launcherArg {
+		profile = "" // the launcher becomes the traced command
+	}
+	stop := startCPUProfile(profile, os.Stderr)
+	code := dispatch(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// startCPUProfile profiles otrace itself into path when it is set: how
+// the numbers in docs/PERFORMANCE.md were taken apart (go tool pprof).
+func startCPUProfile(path string, stderr io.Writer) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace: OTRACE_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

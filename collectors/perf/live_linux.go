@@ -41,7 +41,7 @@ type liveState struct {
 // put in them. An event removed before is enabled again. On an error the
 // event that failed is closed; those before it stay open.
 func (s *Source) Add(events []*event.Event) error {
-	if s.parser == nil || s.epfd < 0 {
+	if s.parser == nil || s.poll == nil {
 		return errors.New("perf: events can be added only after Enable")
 	}
 	if len(s.rings) == 0 {
@@ -191,7 +191,7 @@ func (s *Source) reenable(events []*event.Event) error {
 // consistent reports whether the last Enable completed: a poll set, a
 // ring per CPU (or none), and every event and counter open on every CPU.
 func (s *Source) consistent() bool {
-	if s.epfd < 0 || s.wakeFD < 0 || (len(s.rings) != 0 && len(s.rings) != len(s.cpus)) {
+	if s.poll == nil || s.wakeFD < 0 || (len(s.rings) != 0 && len(s.rings) != len(s.cpus)) {
 		return false
 	}
 	for _, fds := range s.evFDs {
@@ -219,12 +219,7 @@ func (s *Source) reset() {
 	}
 	s.rings = nil
 	s.live.wake.Store(0)
-	for _, fd := range []int{s.epfd, s.wakeFD} {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
-	}
-	s.epfd, s.wakeFD = -1, -1
+	s.closePoll()
 	for _, c := range s.counters {
 		c.fds = nil
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -40,9 +41,38 @@ type Options struct {
 // handlers in time order across CPUs.
 const slack = 2_000_000 // ns
 
-// pollEvery bounds how long Read blocks without a wake-up, which is the
-// latency of records in a quiet ring and the jitter of timers.
-const pollEvery = 10 // ms
+// Read blocks in epoll_wait for at most pollBusy while records wait in
+// the rings below their wake-up watermark (the latency of a record in a
+// quiet ring), and for at most pollIdle when the rings are empty; never
+// past the session's next timer or deadline. Every wake-up of an idle
+// tracer costs scheduler hand-offs in Go: at 10 ms always, an idle run
+// spent 21 ms of CPU a second; 100 ms is bpftrace's poll period too.
+const (
+	pollBusy = 10 * time.Millisecond
+	pollIdle = 100 * time.Millisecond
+)
+
+// dueSink is a sink that tells when its next timer or deadline is due, on
+// the source's clock (the session does).
+type dueSink interface{ NextDue() uint64 }
+
+// pollTimeout is how long Read may block at time now.
+func pollTimeout(sink session.Sink, now uint64, pending bool) time.Duration {
+	d := pollIdle
+	if pending {
+		d = pollBusy
+	}
+	if ds, ok := sink.(dueSink); ok {
+		// A timer due at t fires on the tick of t + slack (ticks lag by the
+		// merge's slack).
+		if due := ds.NextDue(); due != ^uint64(0) && due+slack > now {
+			d = min(d, time.Duration(due+slack-now))
+		} else if due != ^uint64(0) {
+			d = 0
+		}
+	}
+	return d
+}
 
 // batch is how many records one Read delivers at most.
 const batch = 4096
@@ -54,12 +84,11 @@ type Source struct {
 	parser *Parser
 	cpus   []int
 
-	rings   []*ring
-	fds     []int                  // every perf fd: counters, rings, events
-	evFDs   map[*event.Event][]int // sampling fds of each event
-	epfd    int
-	wakeFD  int
-	pollBuf []unix.EpollEvent
+	rings  []*ring
+	fds    []int                  // every perf fd: counters, rings, events
+	evFDs  map[*event.Event][]int // sampling fds of each event
+	poll   *poller                // nil until Enable
+	wakeFD int
 
 	counters    []*counter
 	target      int // pid followed, or 0 for the whole system
@@ -84,7 +113,7 @@ func New(opts Options) *Source {
 	if opts.Tracefs.Notice == nil {
 		opts.Tracefs.Notice = opts.Notice
 	}
-	return &Source{opts: opts, cat: newCatalog(opts.Tracefs), epfd: -1, wakeFD: -1, evFDs: map[*event.Event][]int{}, autoRing: auto}
+	return &Source{opts: opts, cat: newCatalog(opts.Tracefs), wakeFD: -1, evFDs: map[*event.Event][]int{}, autoRing: auto}
 }
 
 // Catalog implements session.Source.
@@ -204,7 +233,7 @@ func (s *Source) openRings() error {
 			return fmt.Errorf("reading the id of cpu %d's ring: %v", cpu, err)
 		}
 		s.parser.Add(id, nil, idAll, cpu)
-		if err := unix.EpollCtl(s.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(len(s.rings) - 1)}); err != nil {
+		if err := s.poll.add(fd, int32(len(s.rings)-1)); err != nil {
 			return fmt.Errorf("epoll: %v", err)
 		}
 	}
@@ -239,14 +268,13 @@ func (s *Source) filterFor(ev *event.Event, sp *Spec, self int) string {
 
 func (s *Source) openPoll() error {
 	var err error
-	if s.epfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+	if s.poll, err = newPoller(); err != nil {
 		return fmt.Errorf("epoll: %v", err)
 	}
 	if s.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return fmt.Errorf("eventfd: %v", err)
 	}
-	s.pollBuf = make([]unix.EpollEvent, 64)
-	return unix.EpollCtl(s.epfd, unix.EPOLL_CTL_ADD, s.wakeFD, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1})
+	return s.poll.add(s.wakeFD, -1)
 }
 
 // open opens one event on every CPU into that CPU's ring.
@@ -294,7 +322,7 @@ func (s *Source) open(ev *event.Event, self int) error {
 }
 
 // Read delivers the records that are old enough to be in time order, or
-// waits up to 10 ms for more and ticks the session's clock.
+// waits for more (see pollBusy) and ticks the session's clock.
 func (s *Source) Read(sink session.Sink) error {
 	if s.interrupted.Load() {
 		return session.ErrInterrupted
@@ -311,7 +339,7 @@ func (s *Source) Read(sink session.Sink) error {
 	if n := s.deliver(sink, now-slack, batch); n > 0 {
 		return nil
 	}
-	if _, err := unix.EpollWait(s.epfd, s.pollBuf, pollEvery); err != nil && !errors.Is(err, unix.EINTR) {
+	if err := s.poll.wait(pollTimeout(sink, now, s.pending())); err != nil {
 		return fmt.Errorf("epoll_wait: %v", err)
 	}
 	if s.interrupted.Load() {
@@ -362,6 +390,28 @@ func (s *Source) deliver(sink session.Sink, cutoff uint64, limit int) int {
 		r.commit()
 	}
 	return n
+}
+
+// closePoll closes the poll set and the wake-up eventfd.
+func (s *Source) closePoll() {
+	if s.poll != nil {
+		s.poll.close()
+		s.poll = nil
+	}
+	if s.wakeFD >= 0 {
+		unix.Close(s.wakeFD)
+		s.wakeFD = -1
+	}
+}
+
+// pending reports whether a ring holds a record not delivered yet.
+func (s *Source) pending() bool {
+	for _, r := range s.rings {
+		if r.loaded {
+			return true
+		}
+	}
+	return false
 }
 
 // load reads the record at r's tail and its time.
@@ -420,12 +470,7 @@ func (s *Source) Close() error {
 		r.close()
 	}
 	s.rings = nil
-	for _, fd := range []int{s.epfd, s.wakeFD} {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
-	}
-	s.epfd, s.wakeFD = -1, -1
+	s.closePoll()
 	if s.locked {
 		runtime.UnlockOSThread()
 		s.locked = false

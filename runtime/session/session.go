@@ -374,6 +374,16 @@ func (s *Session) Tick(now uint64) {
 	}
 }
 
+// NextDue is when the next timer or the deadline is due, on the source's
+// clock, or the largest uint64 when nothing is: how long a live source may
+// block without a record.
+func (s *Session) NextDue() uint64 {
+	if !s.started {
+		return 0 // the clock starts at the first tick
+	}
+	return s.nextDue
+}
+
 func (s *Session) tick(now uint64) {
 	if now >= s.nextDue {
 		s.advance(now)
