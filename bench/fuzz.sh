@@ -26,6 +26,7 @@ targets="
 ./runtime/unwind FuzzCFI
 ./runtime/unwind FuzzUnwind
 ./runtime/symbols FuzzELF
+./runtime/symbols FuzzPE
 ./runtime/symbols FuzzPerfMap
 ./runtime/symbols FuzzKallsyms
 ./collectors/etw FuzzETWRecord

@@ -56,6 +56,7 @@ func New(cfg Config) *Module {
 	procs := cfg.Session.Processes()
 	st := stacks.New(procs, cfg.Symbols)
 	cfg.Session.OnMmap(st.Mmap)
+	cfg.Session.OnJIT(func(j session.JITCode) { st.AddJIT(j.PID, j.Start, j.Len, j.Name) })
 	m := &Module{
 		cfg:  cfg,
 		env:  &eventobj.Env{Values: eventobj.NewValues(), Procs: procs, Stacks: st},

@@ -166,3 +166,27 @@ func captureBytes(t testing.TB, schemas map[*Record][]byte, recs ...*Record) []b
 	}
 	return buf.Bytes()
 }
+
+// providerRec is a manifest provider's record: event id and version,
+// 64-bit header.
+func providerRec(provider GUID, id uint16, version uint8, ts int64, cpu uint16, pid, tid uint32, payload []byte) *Record {
+	return &Record{
+		Header: Header{Flags: Flag64BitHeader, ThreadID: tid, ProcessID: pid, TimeStamp: ts,
+			Provider: provider, Descriptor: Descriptor{ID: id, Version: version, Level: 4, Keyword: 0x18}},
+		CPU: cpu, UserData: payload,
+	}
+}
+
+// methodLoadPayload is a MethodLoadVerbose (or MethodDC*Verbose) payload
+// of version v, as ClrEtwAll.man lays it out.
+func methodLoadPayload(v uint8, start uint64, size uint32, namespace, name, sig string) []byte {
+	p := new(pb).u64(0x7ff7_0000_1000).u64(0x7ff7_0000_2000).u64(start).u32(size).u32(0x06000001).u32(0x8).
+		wstr(namespace).wstr(name).wstr(sig)
+	if v >= 1 {
+		p.u16(7)
+	}
+	if v >= 2 {
+		p.u64(3)
+	}
+	return p.b
+}

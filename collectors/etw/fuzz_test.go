@@ -28,7 +28,8 @@ func (nopSink) Tick(uint64)          {}
 // FuzzETWRecord feeds bytes to every decoder of outside bytes: as a
 // flattened EVENT_RECORD through the source's ingest (kernel classes,
 // stack walks, TDH and TraceLogging schemas, generic probes), and as a
-// TRACE_EVENT_INFO, TraceLogging metadata, provider list and capture.
+// TRACE_EVENT_INFO, TraceLogging metadata, provider list, capture and
+// .NET method event.
 // Nothing may panic, and ingest must leave the source consistent.
 func FuzzETWRecord(f *testing.F) {
 	for _, r := range scenarioRecords(f) {
@@ -40,6 +41,11 @@ func FuzzETWRecord(f *testing.F) {
 	f.Add(scenario(f))
 	tdhRec := &Record{Header: Header{Provider: testProvider, Descriptor: Descriptor{ID: 10}}, UserData: fileOpenInfo().build()}
 	f.Add(AppendFlat(nil, tdhRec))
+	for v := uint8(0); v <= 2; v++ {
+		payload := methodLoadPayload(v, 0x7ff7aa000000, 0x80, "App.Program", "Main", "void  ()")
+		f.Add(AppendFlat(nil, providerRec(DotNetRuntimeGUID, dotnetMethodVerbose, v, 1200, 0, 1234, 5678, payload)))
+		f.Add(payload)
+	}
 
 	src := newSource(&fuzzPlatform{capturePlatform{data: &captureData{}, stop: make(chan struct{})}}, Options{Window: 1})
 	var evs []*event.Event
@@ -89,6 +95,10 @@ func FuzzETWRecord(f *testing.F) {
 		parseCapture(b)
 		var w StackWalk
 		ParseStackWalk(b, 8, &w)
+		var m MethodLoad
+		for v := uint8(0); v <= 2; v++ {
+			ParseMethodLoadVerbose(b, v, &m)
+		}
 		StackTrace(b, 4, nil)
 	})
 }

@@ -29,6 +29,7 @@ type ingestState struct {
 	stacks   map[int64]*item   // items waiting for a stack walk, by raw timestamp
 	walk     StackWalk
 	extStack []uint64
+	method   MethodLoad
 }
 
 type kernelKey struct {
@@ -137,6 +138,9 @@ func (in *ingestState) record(r *Record) {
 			s.stats.Ignored++
 		}
 		return
+	}
+	if isMethodLoad(h) {
+		in.dotnetMethod(r, t) // and to the probes on it, if any
 	}
 	if specs := in.providers[h.Provider]; specs != nil {
 		in.providerRecord(r, specs, t)
@@ -337,6 +341,9 @@ func (in *ingestState) image(k *kernelEvent, f *event.Format, raw []byte, t uint
 	it := s.newItem(itemMmap, t)
 	it.mmap = process.Mmap{Time: t, PID: int32(u32(f, raw, "ProcessId")), Start: u64(f, raw, "ImageBase"),
 		Len: u64(f, raw, "ImageSize"), Prot: 5, Path: path} // PROT_READ|PROT_EXEC
+	if s.opts.ImageID != nil {
+		it.mmap.BuildID = s.opts.ImageID(path)
+	}
 	s.push(it)
 }
 

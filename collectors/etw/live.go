@@ -2,8 +2,12 @@ package etw
 
 import (
 	"io"
+	"os"
 	"sort"
 	"strings"
+	"sync"
+
+	"otrace/runtime/symbols"
 )
 
 // LiveOptions configures a live ETW source (NewLive).
@@ -39,5 +43,29 @@ func devicePaths(drives map[string]string, root string) func(string) string {
 			return strings.TrimSuffix(root, `\`) + p[len(`\SystemRoot`):]
 		}
 		return p
+	}
+}
+
+// imageIDs returns an Options.ImageID that reads each image's CodeView
+// identity once per path (the rundown names the same DLLs for every
+// process). open opens a path for reading; an image it cannot open, or
+// that has no CodeView record, gets none.
+func imageIDs(open func(string) (*os.File, error)) func(string) []byte {
+	var mu sync.Mutex
+	ids := map[string][]byte{}
+	return func(path string) []byte {
+		key := strings.ToLower(path) // Windows paths ignore case
+		mu.Lock()
+		defer mu.Unlock()
+		if id, ok := ids[key]; ok {
+			return id
+		}
+		var id []byte
+		if f, err := open(path); err == nil {
+			id, _, _ = symbols.ReadPEIdentity(f)
+			f.Close()
+		}
+		ids[key] = id
+		return id
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -27,6 +28,9 @@ func NewLive(opts LiveOptions) (*Source, error) {
 	}
 	if opts.DevicePath == nil {
 		opts.DevicePath = devicePaths(dosDevices(), os.Getenv("SystemRoot"))
+	}
+	if opts.ImageID == nil {
+		opts.ImageID = imageIDs(openImage)
 	}
 	p := &livePlatform{opts: opts, pid: windows.GetCurrentProcessId(), schemas: map[GUID][]*Schema{}}
 	return newSource(p, opts.Options), nil
@@ -64,6 +68,16 @@ func dosDevices() map[string]string {
 		}
 	}
 	return out
+}
+
+// openImage opens an image file for reading its headers. A path the
+// drive letters did not translate still opens through the GLOBALROOT
+// link to the kernel's device names.
+func openImage(path string) (*os.File, error) {
+	if strings.HasPrefix(path, `\Device\`) {
+		path = `\\?\GLOBALROOT` + path
+	}
+	return os.Open(path)
 }
 
 // splitMulti splits a NUL-separated, double-NUL-terminated UTF-16 list.

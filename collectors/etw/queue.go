@@ -16,6 +16,7 @@ const (
 	itemExit
 	itemMmap
 	itemLost
+	itemJIT
 )
 
 // item is one record waiting in the source's queue: ETW delivers each
@@ -48,6 +49,7 @@ type item struct {
 	exit process.Exit
 	mmap process.Mmap
 	lost session.Lost
+	jit  session.JITCode
 }
 
 // itemHeap is a min-heap of items by (time, seq).

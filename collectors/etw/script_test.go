@@ -2,6 +2,8 @@ package etw_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/d5/tengo/v2"
@@ -12,6 +14,8 @@ import (
 	"otrace/collectors/replay"
 	"otrace/runtime/event"
 	"otrace/runtime/session"
+	"otrace/runtime/stacks"
+	"otrace/runtime/symbols"
 )
 
 // These tests run Tengo scripts on ETW events the way otrace run does on
@@ -19,12 +23,13 @@ import (
 // records come from a capture, so everything but the system calls runs.
 
 // runScript runs script on src and returns what it printed. tee, when
-// set, also records what src delivers (as otrace record does).
-func runScript(t *testing.T, src session.Source, script string, record []string, tee *replay.Tee) string {
+// set, also records what src delivers (as otrace record does). res, when
+// set, names stack frames.
+func runScript(t *testing.T, src session.Source, script string, record []string, tee *replay.Tee, res stacks.Resolver) string {
 	t.Helper()
 	sess := session.New(session.Config{Source: src})
 	var out bytes.Buffer
-	mod := otracemod.New(otracemod.Config{Session: sess, Out: &out})
+	mod := otracemod.New(otracemod.Config{Session: sess, Out: &out, Symbols: res})
 	s, err := host.Compile(host.Options{
 		File:    "etw.tengo",
 		Src:     []byte(script),
@@ -97,7 +102,7 @@ otrace.on("etw:My.Provider:Request", func(e) {
 	otrace.printf("request %s status=%d pt=(%d,%d) has=%v\n", e.url, e.status, e.pt_x, e.pt_y, e.has("url"))
 })
 otrace.on("etw:Test-Provider", func(e) { otrace.printf("any id=%d %s %d bytes\n", e.id, e.event, len(e.data)) })
-`, nil, nil)
+`, nil, nil, nil)
 	want := kernelOutput + "any id=10 FileOpen 132 bytes\nrequest https://x status=-5 pt=(10,20) has=true\n"
 	if got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
@@ -115,7 +120,7 @@ func TestETWRecordingsReplayThroughTheLinuxPath(t *testing.T) {
 	}
 	tee := replay.NewTee(capture(t), w)
 	probes := []string{"etw:kernel:profile", "etw:kernel:cswitch", "etw:Test-Provider:FileOpen"}
-	live := runScript(t, tee, kernelScript, probes, tee)
+	live := runScript(t, tee, kernelScript, probes, tee, nil)
 	if err := tee.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,8 +131,44 @@ func TestETWRecordingsReplayThroughTheLinuxPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replayed := runScript(t, r, kernelScript, nil, nil)
+	replayed := runScript(t, r, kernelScript, nil, nil, nil)
 	if live != kernelOutput || replayed != kernelOutput {
 		t.Errorf("live:\n%s\nreplayed:\n%s\nwant:\n%s", live, replayed, kernelOutput)
+	}
+}
+
+// TestStacksThroughWindowsImagesAndJITCodeAreNamed profiles through a PE
+// image and .NET JIT code, as on Windows, and names the frames on Linux:
+// the image from a copy under --symfs found by its file name (the
+// capture keeps the kernel's \Device\ path), the method from the .NET
+// runtime's rundown event.
+func TestStacksThroughWindowsImagesAndJITCodeAreNamed(t *testing.T) {
+	dll, err := os.ReadFile(filepath.Join("..", "..", "runtime", "symbols", "testdata", "tiny.dll"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	symfs := t.TempDir()
+	if err := os.WriteFile(filepath.Join(symfs, "tiny.dll"), dll, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := symbols.New(symbols.Options{Symfs: symfs, ProcRoot: t.TempDir(), Kallsyms: os.DevNull, DebugDirs: []string{}})
+	defer res.Close()
+	src, err := etw.NewCapture(bytes.NewReader(etw.ProfileCapture(t)), etw.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	got := runScript(t, src, `
+otrace.on("etw:kernel:profile", func(e) {
+	otrace.printf("%s", e.ustack)
+	for f in e.ustack.frames { otrace.printf("%s|%s|%d\n", f.name, f.module, f.offset) }
+})
+`, nil, nil, res)
+	want := "\tTinyAdd+0x5 (tiny.dll)\n\tApp.Program.Main+0x10 ([jit])\n\ttiny.dll+0x1010 (tiny.dll)\n" +
+		"TinyAdd+0x5|\\Device\\HarddiskVolume3\\Windows\\System32\\tiny.dll|5\n" +
+		"App.Program.Main+0x10|[jit]|16\n" +
+		"tiny.dll+0x1010|\\Device\\HarddiskVolume3\\Windows\\System32\\tiny.dll|0\n"
+	if got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -46,6 +46,13 @@ type Options struct {
 	// DevicePath turns the kernel's paths (\Device\HarddiskVolume3\...)
 	// into the ones users know (C:\...); nil keeps them.
 	DevicePath func(string) string
+	// ImageID returns the identity of the image file at a path (its
+	// CodeView record, symbols.ReadPEIdentity), recorded as the build-id
+	// of the image's mapping so exports and later symbolization know
+	// which build was loaded; nil records none. It is called while
+	// records are decoded: it must be quick after the first call for a
+	// path.
+	ImageID func(path string) []byte
 }
 
 // Stats counts what a Source did with the records it received.
@@ -60,6 +67,7 @@ type Stats struct {
 	OutOfOrder uint64 // records delivered after a later one (arrived past the window)
 	Truncated  uint64 // variable fields dropped: the payload outgrew 64 KiB once decoded
 	Lost       uint64 // RTLostEvent notifications and events the session dropped
+	JITMethods uint64 // .NET methods announced (their code named for stacks)
 	FirstError error
 }
 
@@ -411,6 +419,10 @@ func (s *Source) deliver(sink session.Sink) {
 			sink.Mmap(it.mmap)
 		case itemLost:
 			sink.Lost(it.lost)
+		case itemJIT:
+			if js, ok := sink.(jitSink); ok {
+				js.JIT(it.jit)
+			}
 		}
 	}
 	s.mu.Lock()
@@ -424,6 +436,11 @@ func (s *Source) deliver(sink session.Sink) {
 	}
 	s.batch = s.batch[:0]
 	s.mu.Unlock()
+}
+
+// jitSink is a sink that takes JIT-compiled code (the Session does).
+type jitSink interface {
+	JIT(session.JITCode)
 }
 
 // Interrupt implements session.Source.
@@ -516,8 +533,10 @@ func planFor(specs []*specState) (*Plan, error) {
 	p := &Plan{KernelFlags: BaseKernelFlags, Probes: len(specs)}
 	provs := map[GUID]int{}
 	hz := 0
+	stacks := false
 	for _, ss := range specs {
 		sp := ss.spec
+		stacks = stacks || ss.stack
 		if k := sp.kernel; k != nil {
 			p.KernelFlags |= k.flags
 			if ss.stack {
@@ -557,5 +576,8 @@ func planFor(specs []*specState) (*Plan, error) {
 		e.Stacks = e.Stacks || ss.stack
 	}
 	p.ProfileInterval = profileInterval(hz)
+	if stacks {
+		addDotNet(p)
+	}
 	return p, nil
 }

@@ -2,12 +2,16 @@ package etw
 
 import (
 	"bytes"
+	"encoding/hex"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"otrace/runtime/event"
+	"otrace/runtime/process"
 	"otrace/runtime/session"
 )
 
@@ -303,9 +307,17 @@ func TestPlanForTheEnabledProbes(t *testing.T) {
 	if p.ProfileInterval != 10000 {
 		t.Errorf("1000 Hz is interval %d", p.ProfileInterval)
 	}
-	want := []ProviderEnable{{Provider: testProvider, Name: "Test-Provider", Level: 3, Keywords: 0x30}}
+	// The profile collects stacks: the .NET runtime's method events come
+	// along, so that managed frames are named.
+	want := []ProviderEnable{{Provider: testProvider, Name: "Test-Provider", Level: 3, Keywords: 0x30},
+		{Provider: DotNetRuntimeGUID, Name: "Microsoft-Windows-DotNETRuntime", Level: 4, Keywords: 0x18},
+		{Provider: DotNetRundownGUID, Name: "Microsoft-Windows-DotNETRuntimeRundown", Level: 4, Keywords: 0x58}}
 	if !reflect.DeepEqual(p.Providers, want) {
 		t.Errorf("providers %+v, want %+v", p.Providers, want)
+	}
+	noStacks, err := planFor([]*specState{newSpecState(evs[1].Config.(*Spec), evs[1].Format)})
+	if err != nil || len(noStacks.Providers) != 0 {
+		t.Errorf("without stacks: providers %+v, %v", noStacks.Providers, err)
 	}
 	two, _ := src.Catalog().Lookup("profile:hz:99")
 	if _, err := planFor([]*specState{newSpecState(evs[0].Config.(*Spec), evs[0].Format), newSpecState(two.Config.(*Spec), two.Format)}); err == nil {
@@ -374,6 +386,47 @@ func TestDevicePaths(t *testing.T) {
 		if got := f(in); got != want {
 			t.Errorf("%s -> %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestImageLoadsRecordTheImagesCodeViewIdentity(t *testing.T) {
+	dll := filepath.Join("..", "..", "runtime", "symbols", "testdata", "tiny.dll")
+	opened := 0
+	ids := imageIDs(func(p string) (*os.File, error) {
+		opened++
+		if strings.EqualFold(filepath.Base(p), "tiny.dll") {
+			return os.Open(dll)
+		}
+		return os.Open(p)
+	})
+	src, err := NewCapture(bytes.NewReader(ProfileCapture(t)), Options{
+		DevicePath: devicePaths(map[string]string{"C:": `\Device\HarddiskVolume3`}, `C:\Windows`),
+		ImageID:    func(p string) []byte { return ids(strings.ReplaceAll(p, `\`, "/")) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	sess := session.New(session.Config{Source: src})
+	var maps []process.Mmap
+	sess.OnMmap(func(m process.Mmap) { maps = append(maps, m) })
+	evs, err := sess.Resolve("etw:kernel:profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess.Attach(evs, &event.Attachment{Probe: "profile", Handler: event.HandlerFunc(func(*event.Record) error { return nil })})
+	if err := sess.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if len(maps) != 1 || maps[0].Path != `C:\Windows\System32\tiny.dll` || hex.EncodeToString(maps[0].BuildID) != "293bc76fe77a9e548ac6f8ef4a6b18be00000001" {
+		t.Fatalf("mappings %+v", maps)
+	}
+	// Each path is read once; a file that is not there has no identity.
+	if ids("C:/Windows/System32/TINY.DLL") == nil || opened != 1 {
+		t.Errorf("opened %d times", opened)
+	}
+	if ids(filepath.Join(t.TempDir(), "none.dll")) != nil {
+		t.Error("a missing file has an identity")
 	}
 }
 

@@ -56,6 +56,7 @@ type Session struct {
 	counters    int
 	variants    map[string]*event.Event // filtered events, by name and filter
 	onMmap      []func(process.Mmap)
+	onJIT       []func(JITCode)
 	onFinish    []func()
 
 	// Clock, in the source's nanoseconds.
@@ -334,6 +335,31 @@ func (s *Session) Mmap(m process.Mmap) {
 		fn(m)
 	}
 }
+
+// JITCode says process PID has code compiled at run time, named Name,
+// at [Start, Start+Len): a method the .NET runtime announced on Windows.
+// It names code rather than maps memory, so it stays out of the process
+// model, where thousands of methods per process would slow every lookup.
+type JITCode struct {
+	Time       uint64
+	PID        int32
+	Start, Len uint64
+	Name       string
+}
+
+// JIT tells the OnJIT hooks of compiled code. Sources that learn of such
+// code call it when their Sink has it (the Session does; a Sink without
+// it drops the names).
+func (s *Session) JIT(j JITCode) {
+	s.tick(j.Time)
+	for _, fn := range s.onJIT {
+		fn(j)
+	}
+}
+
+// OnJIT adds a hook called for every JIT-compiled function a source
+// reports, e.g. to name it in stacks.
+func (s *Session) OnJIT(fn func(JITCode)) { s.onJIT = append(s.onJIT, fn) }
 
 // Fail records an error that makes the run fail (exit status 1) without
 // stopping it, such as an output that could not be written.

@@ -5,7 +5,6 @@
 package stacks
 
 import (
-	"path"
 	"strings"
 
 	"otrace/runtime/intern"
@@ -74,6 +73,22 @@ func (t *Table) Mmap(m process.Mmap) {
 	}
 }
 
+// jitAdder is a Resolver that takes functions a runtime announced
+// (*symbols.Resolver is one).
+type jitAdder interface {
+	AddJIT(pid int32, start, size uint64, name string)
+}
+
+// AddJIT tells the resolver that process pid has compiled code named name
+// at [start, start+size), as a collector learnt it (the .NET runtime's
+// method events on Windows); stacks name it like perf map entries.
+// Resolvers that take no such functions ignore it.
+func (t *Table) AddJIT(pid int32, start, size uint64, name string) {
+	if a, ok := t.res.(jitAdder); ok {
+		a.AddJIT(pid, start, size, name)
+	}
+}
+
 // Frames names every frame of a stack, leaf first; an address with
 // inlined calls gives several frames. Callers' addresses are return
 // addresses, so they are looked up one byte earlier, inside the call.
@@ -128,14 +143,15 @@ func (t *Table) resolve(sp intern.Space, time, addr uint64) []symbols.Frame {
 	return unknown
 }
 
-// isFile reports whether a mapping's path names a file ("//anon" does not).
+// isFile reports whether a mapping's path names a file ("//anon" does
+// not): a Linux path, or a Windows one from an ETW image load.
 func isFile(path string) bool {
-	return strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "//")
+	return strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "//") || symbols.IsWindowsPath(path)
 }
 
 // Format prints a stack one frame per line, leaf first, as bpftrace does:
-// "\tfunc+0x1f (module)", the module by its file name. It is computed once
-// per stack.
+// "\tfunc+0x1f (module)", the module by its file name (of a Linux or a
+// Windows path). It is computed once per stack.
 func (t *Table) Format(id intern.StackID) string {
 	if s, ok := t.text[id]; ok {
 		return s
@@ -146,7 +162,7 @@ func (t *Table) Format(id intern.StackID) string {
 		b.WriteString(f.Name())
 		if f.Module != "" {
 			b.WriteString(" (")
-			b.WriteString(path.Base(f.Module))
+			b.WriteString(symbols.ModuleBase(f.Module))
 			b.WriteString(")")
 		}
 		b.WriteString("\n")

@@ -133,3 +133,38 @@ func (r *startOnlyResolver) User(obj symbols.Object, addr uint64) []symbols.Fram
 	}
 	return []symbols.Frame{{Addr: addr, Module: obj.Path}}
 }
+
+func TestWindowsImagesAreFilesAndPrintByTheirFileName(t *testing.T) {
+	procs := process.NewTable()
+	res := &fakeResolver{}
+	tb := New(procs, res)
+	for _, m := range []process.Mmap{
+		{Time: 1, PID: 5, Start: 0x10000, Len: 0x1000, Prot: 5, Path: `C:\Windows\System32\ntdll.dll`},
+		{Time: 1, PID: 5, Start: 0x20000, Len: 0x1000, Prot: 5, Path: `\Device\HarddiskVolume3\app\app.exe`},
+		{Time: 1, PID: 5, Start: 0x30000, Len: 0x1000, Prot: 5, Path: "//anon"},
+	} {
+		procs.AddMmap(m)
+		tb.Mmap(m)
+	}
+	id := tb.Intern(false, 5, 2, []uint64{0x10010, 0x20021, 0x30000})
+	want := "\tfn_10 (ntdll.dll)\n\tfn_20 (app.exe)\n\t0x30000 ([unknown])\n"
+	if got := tb.Format(id); got != want {
+		t.Errorf("Format = %q, want %q", got, want)
+	}
+	if len(res.prepared) != 3 || len(res.asked) != 2 {
+		t.Errorf("prepared %q, asked %x: Windows paths are files, //anon is not", res.prepared, res.asked)
+	}
+}
+
+func TestAddJITReachesTheResolver(t *testing.T) {
+	procs := process.NewTable()
+	res := symbols.New(symbols.Options{ProcRoot: t.TempDir(), Kallsyms: "/dev/null"})
+	defer res.Close()
+	tb := New(procs, res)
+	tb.AddJIT(5, 0x50000, 0x100, "App.Program.Main")
+	id := tb.Intern(false, 5, 2, []uint64{0x50010, 0x50020})
+	if got := tb.Format(id); got != "\tApp.Program.Main+0x10 ([jit])\n\tApp.Program.Main+0x1f ([jit])\n" {
+		t.Errorf("Format = %q", got)
+	}
+	New(procs, &fakeResolver{}).AddJIT(5, 1, 1, "ignored") // a resolver without AddJIT
+}

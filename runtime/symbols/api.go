@@ -12,18 +12,29 @@ type Frame struct {
 	Func   string // demangled function name; "" when unknown
 	Offset uint64 // Addr minus the function's start; 0 when unknown
 	// Module is the file the address belongs to, as perf names it: the
-	// path of the ELF file, "[kernel.kallsyms]", "[MODNAME]" for a kernel
-	// module, "[vdso]", "[jit]" (a perf map), or "[unknown]".
-	Module  string
-	File    string // source file, when debug info tells
-	Line    int
-	Inlined bool
+	// path of the ELF or PE file, "[kernel.kallsyms]", "[MODNAME]" for a
+	// kernel module, "[vdso]", "[jit]" (a perf map or a runtime's
+	// announced functions), or "[unknown]".
+	Module string
+	// ModOffset is Addr's offset from the start of its module's image,
+	// for modules mapped as one image (PE files: ETW reports where each
+	// image was loaded); 0 otherwise. An ELF file is mapped a segment at
+	// a time, and its addresses print absolute, as perf prints them.
+	ModOffset uint64
+	File      string // source file, when debug info tells
+	Line      int
+	Inlined   bool
 }
 
 // Name is how a frame prints in a stack: "func+0x1f" or, unknown,
-// "0x7f12345678".
+// "0x7f12345678", or "ntdll.dll+0x1234" inside a PE image (an offset
+// in the module can be looked up with the module's PDB; the absolute
+// address, different at each load, cannot).
 func (f Frame) Name() string {
 	if f.Func == "" {
+		if f.ModOffset != 0 && f.Module != "" {
+			return ModuleBase(f.Module) + "+" + hex(f.ModOffset)
+		}
 		return hex(f.Addr)
 	}
 	if f.Offset == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"io"
+	"math"
 )
 
 // binaryFile is one executable file (or the vDSO image) and what was learned
@@ -24,6 +25,9 @@ type binaryFile struct {
 	funcs     funcTable
 	lines     *dwarfLines // nil until tried, or when there is no DWARF
 	linesDone bool
+
+	pe         *peImage // the binary is a PE image (pe.go)
+	wholeImage bool     // a PE file: mapped whole, frames carry ModOffset
 }
 
 // segment is a PT_LOAD program header.
@@ -52,12 +56,21 @@ func (b *binaryFile) close(closeIt func(io.ReaderAt)) {
 // pageSize is the mapping granularity the kernel used (x86-64).
 const pageSize = 4096
 
-// vaddr turns addr, inside the mapping obj, into the ELF virtual address
-// the symbol tables use: through the file offset and the PT_LOAD that
-// holds it. A debug file's program headers keep addresses but not
-// offsets; then the mapping is taken to be the one executable PT_LOAD,
-// which the kernel mapped from its page-aligned address.
+// vaddr turns addr, inside the mapping obj, into the virtual address the
+// symbol tables use. A PE image is mapped whole: the address is its
+// preferred base plus the offset in the image. An ELF address goes
+// through the file offset and the PT_LOAD that holds it. A debug file's
+// program headers keep addresses but not offsets; then the mapping is
+// taken to be the one executable PT_LOAD, which the kernel mapped from
+// its page-aligned address.
 func (b *binaryFile) vaddr(obj Object, addr uint64) (uint64, bool) {
+	if b.pe != nil {
+		rva := addr - obj.Start + obj.Pgoff
+		if rva > math.MaxUint32 {
+			return 0, false
+		}
+		return b.pe.base + rva, true
+	}
 	if b.fromDebug {
 		for _, s := range b.loads {
 			if !s.exec {
@@ -91,9 +104,13 @@ func (r *Resolver) parse(b *binaryFile) {
 		if p := recover(); p != nil {
 			r.stats.Failures++
 			r.notice("panic:"+b.path, "symbols: %s: malformed file (%v); its addresses stay unresolved", b.path, p)
-			b.elf, b.debug, b.loads, b.funcs = nil, nil, nil, funcTable{}
+			b.elf, b.debug, b.loads, b.funcs, b.pe = nil, nil, nil, funcTable{}, nil
 		}
 	}()
+	if b.file != nil && b.elf == nil && isPE(b.file) {
+		r.parsePE(b)
+		return
+	}
 	if b.file != nil && b.elf == nil { // ELF may have opened it already
 		ef, err := elf.NewFile(b.file)
 		if err != nil {
@@ -185,6 +202,16 @@ func (r *Resolver) linesOf(b *binaryFile) *dwarfLines {
 		return b.lines
 	}
 	b.linesDone = true
+	if b.pe != nil && b.pe.hasDWARF() {
+		dl, err := newDwarfLinesFrom(b.pe.f.DWARF)
+		if err != nil {
+			r.stats.Failures++
+			r.notice("dwarf:"+b.path, "symbols: %s: DWARF unusable (%v); no inlined frames or lines", b.path, err)
+			return nil
+		}
+		b.lines = dl
+		return dl
+	}
 	for _, ef := range []*elf.File{b.elf, b.debug} {
 		if ef == nil || !hasDWARF(ef) {
 			continue

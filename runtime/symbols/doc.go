@@ -3,7 +3,14 @@
 // .symtab, .dynsym, a separate debug file found by build-id or
 // .gnu_debuglink, a Go binary's .gopclntab, and DWARF for inlined frames and
 // source lines), kernel addresses through kallsyms, JIT code through
-// perf-PID.map files, and the vDSO through the collector's own copy.
+// perf-PID.map files and functions a collector announces (AddJIT: .NET
+// methods from ETW), and the vDSO through the collector's own copy.
+//
+// Windows images (PE files, from ETW recordings) are named from their
+// exports, COFF symbols and DWARF when they have them (pe.go), never
+// from PDB files; a frame no name covers prints as module+offset
+// (ntdll.dll+0x1234). Their paths (C:\..., \Device\...) are read under
+// Options.Symfs on other systems (winpath.go).
 //
 // It is built to symbolize late: Prepare opens a mapped file while its
 // process still runs and keeps the handle, so the file still resolves after

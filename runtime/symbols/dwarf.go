@@ -77,12 +77,18 @@ type inlNode struct {
 }
 
 func newDwarfLines(ef *elf.File) (dl *dwarfLines, err error) {
+	return newDwarfLinesFrom(func() (*dwarf.Data, error) { return loadDWARF(ef) })
+}
+
+// newDwarfLinesFrom indexes the DWARF load returns (an ELF file's, or a
+// PE image's through pe.File.DWARF).
+func newDwarfLinesFrom(load func() (*dwarf.Data, error)) (dl *dwarfLines, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			dl, err = nil, fmt.Errorf("malformed DWARF: %v", p)
 		}
 	}()
-	d, err := loadDWARF(ef)
+	d, err := load()
 	if err != nil {
 		return nil, err
 	}

@@ -95,6 +95,57 @@ func TestUserSurvivesBadFiles(t *testing.T) {
 	}
 }
 
+// resolvePEBytes runs data through the resolver as the PE image behind
+// a Windows mapping and looks up the start and the next byte of every
+// function it found, so that headers, exports, COFF symbols, CodeView
+// and DWARF are all read.
+func resolvePEBytes(data []byte) []Frame {
+	r := New(Options{DebugDirs: []string{}})
+	obj := Object{PID: 1, Path: `C:\fuzz\x.dll`, Start: 0x7ff800000000}
+	b := newBinary(bytes.NewReader(data), obj, "")
+	r.byMapping[mappingKey{pid: obj.PID, start: obj.Start, path: obj.Path}] = b
+	last := r.User(obj, obj.Start+0x1000)
+	if b.pe == nil {
+		return last
+	}
+	for i, fn := range b.funcs.syms {
+		if i == 64 {
+			break
+		}
+		rva := fn.start - b.pe.base
+		last = r.User(obj, obj.Start+rva)
+		last = r.User(obj, obj.Start+rva+1)
+	}
+	return last
+}
+
+func FuzzPE(f *testing.F) {
+	for _, name := range []string{"tiny.dll", "tiny-stripped.dll"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		f.Add(data[:0x400])
+		f.Add(data[:len(data)/2])
+	}
+	f.Add([]byte("MZ"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr := resolvePEBytes(data)
+		if len(fr) == 0 {
+			t.Fatal("no frame")
+		}
+		if last := fr[len(fr)-1]; last.Func == "" && last.Name() != "x.dll+"+hex(last.ModOffset) {
+			t.Fatalf("an unnamed PE frame prints %q", last.Name())
+		}
+		id, _, err := ReadPEIdentity(bytes.NewReader(data))
+		if err == nil && id != nil && len(id) != 20 {
+			t.Fatalf("identity of %d bytes", len(id))
+		}
+	})
+}
+
 func FuzzPerfMap(f *testing.F) {
 	f.Add([]byte(perfMapBody), uint64(0x1055))
 	f.Add([]byte("1000 0 a\n1000 0 b\n1000 10 c\n"), uint64(0x1000))

@@ -34,8 +34,9 @@ func (r *Resolver) openBinary(obj Object) *binaryFile {
 
 // openMapped opens the file a process mapped, trying in order: Symfs, the
 // process's own root (containers), its map_files entry (deleted files),
-// and the plain path. openedAs is the path that worked, for finding
-// .gnu_debuglink files beside it.
+// and the plain path; a Windows path where windowsCandidates says.
+// openedAs is the path that worked, for finding .gnu_debuglink files
+// beside it.
 func (r *Resolver) openMapped(obj Object) (f *os.File, openedAs string) {
 	path := strings.TrimSuffix(obj.Path, " (deleted)")
 	try := func(p string) bool {
@@ -51,6 +52,16 @@ func (r *Resolver) openMapped(obj Object) (f *os.File, openedAs string) {
 		}
 		openedAs = p
 		return true
+	}
+	if IsWindowsPath(path) {
+		// Neither /proc nor the path as written means anything for a
+		// file of a Windows process read elsewhere.
+		for _, p := range r.windowsCandidates(path) {
+			if try(p) {
+				return f, openedAs
+			}
+		}
+		return nil, ""
 	}
 	if r.opts.Symfs != "" && try(filepath.Join(r.opts.Symfs, path)) {
 		return f, openedAs

@@ -3,13 +3,10 @@ package symbols
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -22,21 +19,10 @@ type perfMap struct {
 	f        *os.File
 	path     string
 	consumed int64 // bytes of complete lines read
-	entries  []jitEntry
-	segs     []jitSeg // painted: later lines win where ranges overlap
+	jitTable       // its lines, painted: later lines win where ranges overlap
 	cache    map[uint64][]Frame
 	lastOpen time.Time
 	refused  bool
-}
-
-type jitEntry struct {
-	start, end uint64
-	name       string
-}
-
-type jitSeg struct {
-	start, end uint64
-	entry      int
 }
 
 const (
@@ -48,15 +34,27 @@ const (
 	maxPerfMapLine = 64 << 10
 )
 
-// JIT resolves addr through the perf map of process pid, read through
-// /proc/PID/root/tmp/ so maps written inside containers are found (under
-// the process's own pid in its namespace, then the host pid). The map is
+// JIT resolves addr through the functions AddJIT announced for process
+// pid, then through its perf map, read through /proc/PID/root/tmp/ so
+// maps written inside containers are found (under the process's own pid
+// in its namespace, then the host pid). The map is
 // used only when root or the process's user owns it, as perf does;
 // otherwise a Notice says so and nothing resolves. The file is re-read when
 // it grew. ok is false when no entry covers addr (the frame is then an
 // unknown one).
 func (r *Resolver) JIT(pid int32, addr uint64) (fr []Frame, ok bool) {
 	r.stats.Lookups++
+	if t := r.jits[pid]; t != nil {
+		if fr, ok := t.cache[addr]; ok {
+			r.stats.CacheHits++
+			return fr, true
+		}
+		if f := t.frame(addr); f.Func != "" {
+			fr := []Frame{f}
+			t.cache[addr] = fr
+			return fr, true
+		}
+	}
 	pm := r.perfMapFor(pid, false)
 	if pm == nil || pm.f == nil {
 		r.stats.Unresolved++
@@ -262,89 +260,8 @@ func parseHex(b []byte) (uint64, bool) {
 	return v, err == nil
 }
 
-func (pm *perfMap) frame(addr uint64) Frame {
-	i := sort.Search(len(pm.segs), func(i int) bool { return pm.segs[i].start > addr }) - 1
-	if i < 0 || addr >= pm.segs[i].end {
-		return Frame{Addr: addr, Module: "[unknown]"}
-	}
-	e := &pm.entries[pm.segs[i].entry]
-	return Frame{Addr: addr, Func: demangleName(e.name), Offset: addr - e.start, Module: jitModule}
-}
-
-// rebuild paints the entries onto disjoint segments, later lines over
-// earlier ones (a JIT reuses code memory and writes the new function
-// after the old one), and drops cached answers.
+// rebuild paints the entries again and drops cached answers.
 func (pm *perfMap) rebuild() {
 	clear(pm.cache)
-	n := len(pm.entries)
-	if n == 0 {
-		pm.segs = nil
-		return
-	}
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return pm.entries[order[a]].start < pm.entries[order[b]].start })
-	ends := make([]uint64, n)
-	for k, i := range order {
-		e := pm.entries[i]
-		ends[i] = e.end
-		if e.end != e.start {
-			continue
-		}
-		// Size 0: up to the next entry that starts later.
-		rest := order[k+1:]
-		j := sort.Search(len(rest), func(j int) bool { return pm.entries[rest[j]].start > e.start })
-		if j < len(rest) {
-			ends[i] = pm.entries[rest[j]].start
-		} else if ends[i] = e.start + lastSymbolSpan; ends[i] < e.start {
-			ends[i] = ^uint64(0)
-		}
-	}
-	// Sweep the distinct boundaries left to right, keeping the entries
-	// that started in a heap ordered by line number: the newest one that
-	// has not ended owns the span up to the next boundary.
-	bounds := make([]uint64, 0, 2*n)
-	for i, e := range pm.entries {
-		bounds = append(bounds, e.start, ends[i])
-	}
-	sort.Slice(bounds, func(a, b int) bool { return bounds[a] < bounds[b] })
-	bounds = slices.Compact(bounds)
-	active := &newestFirst{}
-	next := 0
-	pm.segs = pm.segs[:0]
-	for bi := 0; bi+1 < len(bounds); bi++ {
-		at, segEnd := bounds[bi], bounds[bi+1]
-		for next < n && pm.entries[order[next]].start <= at {
-			heap.Push(active, order[next])
-			next++
-		}
-		for active.Len() > 0 && ends[(*active)[0]] <= at {
-			heap.Pop(active)
-		}
-		if active.Len() == 0 {
-			continue
-		}
-		owner := (*active)[0]
-		if m := len(pm.segs); m > 0 && pm.segs[m-1].entry == owner && pm.segs[m-1].end == at {
-			pm.segs[m-1].end = segEnd
-			continue
-		}
-		pm.segs = append(pm.segs, jitSeg{start: at, end: segEnd, entry: owner})
-	}
-}
-
-// newestFirst is a max-heap of entry indexes (line order).
-type newestFirst []int
-
-func (h newestFirst) Len() int           { return len(h) }
-func (h newestFirst) Less(i, j int) bool { return h[i] > h[j] }
-func (h newestFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *newestFirst) Push(x any)        { *h = append(*h, x.(int)) }
-func (h *newestFirst) Pop() any {
-	old := *h
-	v := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return v
+	pm.paint()
 }

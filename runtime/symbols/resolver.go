@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -51,6 +52,8 @@ type Resolver struct {
 
 	kernel   *kallsyms
 	perfMaps map[int32]*perfMap
+	jits     map[int32]*addedJIT // AddJIT's functions, by process
+	winFiles map[string][]string // where each Windows path may be read
 
 	noticed map[string]bool
 }
@@ -88,6 +91,8 @@ func New(opts Options) *Resolver {
 		byFile:    map[string]*binaryFile{},
 		frames:    map[frameKey][]Frame{},
 		perfMaps:  map[int32]*perfMap{},
+		jits:      map[int32]*addedJIT{},
+		winFiles:  map[string][]string{},
 		noticed:   map[string]bool{},
 	}
 }
@@ -235,21 +240,35 @@ func (r *Resolver) User(obj Object, addr uint64) []Frame {
 
 func (r *Resolver) userFrames(b *binaryFile, obj Object, addr uint64) []Frame {
 	module := moduleName(obj.Path)
+	// A Windows image is mapped whole: its offset in the image is known
+	// even when the file cannot be read.
+	var modOffset uint64
+	if IsWindowsPath(obj.Path) || (b != nil && b.wholeImage) {
+		modOffset = addr - obj.Start + obj.Pgoff
+	}
 	if b == nil {
-		return []Frame{{Addr: addr, Module: module}}
+		return []Frame{{Addr: addr, Module: module, ModOffset: modOffset}}
 	}
 	if b.file == nil {
-		r.notice("open:"+obj.Path, "symbols: cannot open %s (mapped by pid %d); its frames stay unresolved unless a debug file has its build-id", obj.Path, obj.PID)
+		if IsWindowsPath(obj.Path) && runtime.GOOS != "windows" {
+			r.notice("open:"+obj.Path, "symbols: %s (mapped by pid %d) is a Windows file: copy it under a directory given with --symfs (as DIR/C/Windows/System32/ntdll.dll or DIR/ntdll.dll) to name its frames", obj.Path, obj.PID)
+		} else {
+			r.notice("open:"+obj.Path, "symbols: cannot open %s (mapped by pid %d); its frames stay unresolved unless a debug file has its build-id", obj.Path, obj.PID)
+		}
 	}
 	r.parse(b)
+	if b.wholeImage {
+		modOffset = addr - obj.Start + obj.Pgoff
+	}
 	vaddr, ok := b.vaddr(obj, addr)
 	if !ok {
-		return []Frame{{Addr: addr, Module: module}}
+		return []Frame{{Addr: addr, Module: module, ModOffset: modOffset}}
 	}
 	fr := r.resolveVaddr(b, vaddr)
 	for i := range fr {
 		fr[i].Addr = addr
 		fr[i].Module = module
+		fr[i].ModOffset = modOffset
 	}
 	return fr
 }
