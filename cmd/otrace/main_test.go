@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"otrace/runtime/event"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -49,6 +50,9 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{"a missing script", []string{"run", "/nonexistent.tengo"}, "cannot read the script"},
 		{"a missing recording", []string{"run", "--input", "/nonexistent.rec", "-e", "1"}, "nonexistent.rec"},
 		{"an unknown flag", []string{"run", "--frob", "-e", "1"}, "flag provided but not defined"},
+		{"an unknown call graph", []string{"record", "-o", "x.rec", "-e", "profile:hz:99", "-g", "lbr"}, `--call-graph "lbr": want fp, dwarf[,SIZE], kernel, user or none`},
+		{"a call graph size too big", []string{"record", "-o", "x.rec", "-e", "profile:hz:99", "-g", "dwarf,100000"}, "a size goes with dwarf only, in bytes from 8 to 65536"},
+		{"a size on fp", []string{"record", "-o", "x.rec", "-e", "profile:hz:99", "--call-graph", "fp,64"}, "a size goes with dwarf only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,5 +185,26 @@ func TestTestRunsScriptTestsAndReportsDifferences(t *testing.T) {
 	out, err = exec.Command(bin, "test", dir).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "0 passed, 1 failed") || !strings.Contains(string(out), `want: "goodbye"`) {
 		t.Fatalf("a failing test must fail with a diff: %v\n%s", err, out)
+	}
+}
+
+func TestParseCallGraph(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		mode event.StackMode
+		size uint32
+	}{
+		{"fp", event.BothStacks, 0},
+		{"dwarf", event.DwarfStack, 0},
+		{"dwarf,8192", event.DwarfStack, 8192},
+		{"dwarf,100", event.DwarfStack, 104},
+		{"kernel", event.KernelStack, 0},
+		{"user", event.UserStack, 0},
+		{"none", event.NoStack, 0},
+	} {
+		var o recordOptions
+		if err := parseCallGraph(tc.arg, &o); err != nil || o.stack != tc.mode || o.stackSize != tc.size {
+			t.Errorf("%s: %v, %v, %d; want %v, %d", tc.arg, err, o.stack, o.stackSize, tc.mode, tc.size)
+		}
 	}
 }

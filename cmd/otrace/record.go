@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"otrace/collectors/replay"
 	"otrace/runtime/event"
 	"otrace/runtime/session"
+	"otrace/runtime/stacks"
+	"otrace/runtime/symbols"
 )
 
 const recordUsage = `Usage:
@@ -29,18 +32,57 @@ perf.data file instead, which perf script and perf report read as well as
 otrace run --input; give --format otrace to write otrace's own format to
 a .data file.
 
+--call-graph sets the stacks of every probe: fp (kernel and user parts,
+user ones by frame pointers), kernel, user, none, or dwarf[,SIZE]: the
+kernel copies SIZE bytes of user stack (default 16384) with each sample
+and otrace unwinds it with the binaries' DWARF CFI while recording, so
+the recording keeps a few hundred bytes of frames, not the copy, and its
+stacks are whole where frame pointers are missing. Without it, each
+probe takes its own (profile:* both, tracepoints none).
+
 Flags:
 %s
 Examples:
   otrace record -o sched.rec -e sched:sched_switch -d 5s
   otrace record -o ls.rec -e 'syscalls:sys_enter_*' -- ls -l
   otrace record -o perf.data -e profile:hz:999 -- ./prog && perf report
+  otrace record -o prof.data -e profile:hz:999 -g dwarf -p 1234 -d 30s
 `
 
 type recordOptions struct {
 	runOptions
 	probes []string
 	format string // "otrace" or "perf"; "" picks by the file's name
+	// stack is --call-graph: the stacks every probe collects (NoStack:
+	// each probe's own), and stackSize the bytes a dwarf one copies.
+	stack     event.StackMode
+	stackSize uint32
+}
+
+// parseCallGraph reads --call-graph: fp, dwarf[,SIZE], kernel, user or
+// none.
+func parseCallGraph(s string, o *recordOptions) error {
+	mode, size, hasSize := strings.Cut(s, ",")
+	switch mode {
+	case "fp":
+		o.stack = event.BothStacks
+	case "dwarf":
+		o.stack = event.DwarfStack
+	case "kernel", "user":
+		o.stack, _ = event.ParseStackMode(mode)
+	case "none":
+		o.stack = event.NoStack
+	default:
+		return fmt.Errorf("--call-graph %q: want fp, dwarf[,SIZE], kernel, user or none", s)
+	}
+	if hasSize {
+		n, err := strconv.Atoi(size)
+		if mode != "dwarf" || err != nil || n < 8 || n > 65536 {
+			return fmt.Errorf("--call-graph %q: a size goes with dwarf only, in bytes from 8 to 65536 (default %d)", s, event.DefaultStackSize)
+		}
+		o.stackSize = uint32(min((n+7)&^7, event.MaxStackSize))
+	}
+	return nil
 }
 
 func recordFlags(o *recordOptions) *flags {
@@ -50,6 +92,9 @@ func recordFlags(o *recordOptions) *flags {
 	f.Func("e", "event", "PROBE", "record PROBE (repeatable; globs allowed)", func(s string) error {
 		o.probes = append(o.probes, s)
 		return nil
+	})
+	f.Func("g", "call-graph", "MODE", "stacks of every probe: fp, dwarf[,SIZE], kernel, user or none", func(s string) error {
+		return parseCallGraph(s, o)
 	})
 	f.include(runFlags(&o.runOptions), "duration", "pid", "command", "buffer-size", "cpu", "fail-on-loss", "quiet", "verbose")
 	f.Bool(&o.help, "h", "help", "show this help")
@@ -125,7 +170,7 @@ func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 	// (-e 'sched:*' -e sched:sched_switch) must not record a sample twice.
 	var events []*event.Event
 	for _, p := range o.probes {
-		evs, err := sess.Resolve(p)
+		evs, err := sess.ResolveWith(p, session.ProbeOptions{Stack: o.stack, StackSize: o.stackSize})
 		if err != nil {
 			tmp.Close()
 			fmt.Fprintf(stderr, "otrace: %v\n", err)
@@ -138,7 +183,16 @@ func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	probes := strings.Join(o.probes, ",")
-	sess.Attach(events, &event.Attachment{Probe: probes, Where: "-e " + probes, Handler: tee.Handler()})
+	handler := tee.Handler()
+	if o.stack == event.DwarfStack {
+		// Unwind as the samples come: a recording of frames is a few
+		// hundred bytes a sample where the copies were 16 KiB, and it
+		// replays anywhere, without the binaries' CFI.
+		st := stacks.New(sess.Processes(), symbols.New(symbols.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }}))
+		sess.OnMmap(st.Mmap)
+		handler = &unwindingHandler{next: handler, stacks: st}
+	}
+	sess.Attach(events, &event.Attachment{Probe: probes, Where: "-e " + probes, Handler: handler})
 	stop := handleSignals(sess, func() {}, stderr)
 	defer stop()
 	target, err := startTarget(&o.runOptions, sess, live, stdin, stdout, stderr)
@@ -211,4 +265,32 @@ func recordMeta() map[string]string {
 		m[replay.MetaKernelRelease] = strings.TrimSpace(string(rel))
 	}
 	return m
+}
+
+// unwindingHandler replaces the user stack copy of a dwarf sample with
+// the frames unwound from it, in the callchain after the kernel's part
+// and a user context marker, before the recording writes the sample.
+type unwindingHandler struct {
+	next   event.Handler
+	stacks *stacks.Table
+	chain  []uint64
+}
+
+func (h *unwindingHandler) HandleEvent(rec *event.Record) error {
+	if rec.UserRegs == nil {
+		return h.next.HandleEvent(rec)
+	}
+	kernel, _ := event.SplitCallchain(rec.Callchain)
+	h.chain = h.chain[:0]
+	if len(kernel) > 0 {
+		h.chain = append(append(h.chain, event.ContextKernel), kernel...)
+	}
+	if pcs := h.stacks.UnwoundPCs(rec); len(pcs) > 0 {
+		h.chain = append(append(h.chain, event.ContextUser), pcs...)
+	}
+	chain, regs, stack := rec.Callchain, rec.UserRegs, rec.UserStack
+	rec.Callchain, rec.UserRegs, rec.UserStack = h.chain, nil, nil
+	err := h.next.HandleEvent(rec)
+	rec.Callchain, rec.UserRegs, rec.UserStack = chain, regs, stack
+	return err
 }

@@ -163,10 +163,10 @@ func (w *Writer) DefineEvent(ev *event.Event) error {
 		o.st |= sampleIP | sampleCallchain
 		o.flags |= attrFlagExclCCKernel
 	default:
-		// The kernel's part only; a mode that copies the user stack for
-		// a DWARF unwinder is written without the copy.
+		// A mode that copies the user stack for a DWARF unwinder is
+		// written without the copy: its user part is in the callchain
+		// when the recorder unwound it (otrace record -g dwarf).
 		o.st |= sampleIP | sampleCallchain
-		o.flags |= attrFlagExclCCUser
 	}
 	w.events = append(w.events, o)
 	w.byEv[ev] = o

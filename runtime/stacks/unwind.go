@@ -38,15 +38,36 @@ func (t *Table) Unwound(rec *event.Record) intern.StackID {
 	if w.done && w.lastTime == rec.Time && w.lastTID == rec.TID && w.lastCPU == rec.CPU {
 		return w.lastID
 	}
-	w.sample = unwind.Sample{PID: rec.PID, Time: rec.Time, Regs: rec.UserRegs, RegsMask: rec.UserRegsMask, Stack: rec.UserStack}
-	w.u.Unwind(&w.sample, &w.out)
-	w.sample.Regs, w.sample.Stack = nil, nil // they alias the collector's buffer
+	pcs := t.unwind(w, rec)
 	id := intern.StackID(0)
-	if len(w.out.PCs) > 0 {
-		id = t.Intern(false, rec.PID, rec.Time, w.out.PCs)
+	if len(pcs) > 0 {
+		id = t.Intern(false, rec.PID, rec.Time, pcs)
 	}
 	w.lastTime, w.lastTID, w.lastCPU, w.lastID, w.done = rec.Time, rec.TID, rec.CPU, id, true
 	return id
+}
+
+// UnwoundPCs returns the code addresses of rec's user stack, leaf first,
+// unwound as Unwound does but not interned: what a recording keeps in
+// place of the 16 KiB copy. They are valid until the next call; nil when
+// rec carries no copy.
+func (t *Table) UnwoundPCs(rec *event.Record) []uint64 {
+	if rec.UserRegs == nil {
+		return nil
+	}
+	w := t.unwinder()
+	if w.u == nil {
+		return nil
+	}
+	w.done = false // the PCs are not interned: no id to reuse
+	return t.unwind(w, rec)
+}
+
+func (t *Table) unwind(w *unwinding, rec *event.Record) []uint64 {
+	w.sample = unwind.Sample{PID: rec.PID, Time: rec.Time, Regs: rec.UserRegs, RegsMask: rec.UserRegsMask, Stack: rec.UserStack}
+	w.u.Unwind(&w.sample, &w.out)
+	w.sample.Regs, w.sample.Stack = nil, nil // they alias the collector's buffer
+	return w.out.PCs
 }
 
 // UnwindStats returns what the unwinder did: stacks, frames by how they

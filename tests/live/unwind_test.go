@@ -410,3 +410,92 @@ func TestDwarfStacksOfNodeWalkJITFramesByFramePointers(t *testing.T) {
 		t.Errorf("%d of %d samples go from hotLoopForOtrace to __libc_start_call_main; the commonest stacks:\n%s", hot, total, topStacks(stacks, 3, 30))
 	}
 }
+
+// otrace record -g dwarf unwinds while recording: the recording keeps
+// frames, not 16 KiB copies, so it is small, and its stacks are whole when
+// replayed by otrace and when perf script reads the perf.data version.
+func TestRecordDwarfKeepsTheUnwoundFrames(t *testing.T) {
+	prog := buildNoFramePointers(t)
+	through := []string{"leaf", "f5", "f4", "f3", "f2", "f1", "main", "__libc_start_call_main"}
+	dir := t.TempDir()
+	for _, file := range []string{"chain.rec", "chain.data"} {
+		t.Run(file, func(t *testing.T) {
+			out := filepath.Join(dir, file)
+			r := otrace(t, "record", "-o", out, "-e", "profile:hz:999", "-g", "dwarf", "--", prog, "chain", "6", filepath.Join(dir, "maps"))
+			mustSucceed(t, r)
+			fi, err := os.Stat(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var leafs, good int64
+			if file == "chain.rec" {
+				r := otrace(t, "run", "--input", out, "-e", stackProbe{
+					probe: "profile:hz:999",
+					opts:  `{stack: "dwarf"}`,
+					cond:  `e.comm == "dwarfchain"`,
+					which: "ustack",
+				}.script())
+				for _, s := range stacksOf(t, r) {
+					var u unwound
+					for _, f := range s.frames {
+						u.names = append(u.names, f.fn)
+					}
+					if len(u.names) > 0 && u.names[0] == "leaf" {
+						leafs += s.n
+						if u.reaches(through...) {
+							good += s.n
+						}
+					}
+				}
+			} else {
+				leafs, good = perfScriptLeafs(t, out, through)
+			}
+			t.Logf("%s: %d bytes, %d of %d samples in leaf unwind through %v", file, fi.Size(), good, leafs, through)
+			if leafs < 100 || good != leafs {
+				t.Errorf("%d of %d samples in leaf unwind through %v", good, leafs, through)
+			}
+			// The copies alone would be 16 KiB a sample.
+			if fi.Size() > leafs*16384/10 {
+				t.Errorf("%s is %d bytes for %d samples: the stack copies were kept?", file, fi.Size(), leafs)
+			}
+		})
+	}
+}
+
+// perfScriptLeafs runs perf script on a perf.data otrace wrote and counts
+// the samples whose leaf frame is through[0], and those of them that show
+// every frame of through in order.
+func perfScriptLeafs(t *testing.T, data string, through []string) (leafs, good int64) {
+	t.Helper()
+	perf, err := exec.LookPath("perf")
+	if err != nil {
+		unavailable(t, "perf is not installed (apt-get install linux-perf)")
+		return 0, 0
+	}
+	cmd := exec.Command(perf, "script", "-i", data, "-F", "comm,ip,sym")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	outb, err := cmd.Output()
+	if err != nil || stderr.Len() > 0 {
+		t.Fatalf("perf script: %v\n%s", err, stderr.String())
+	}
+	for _, block := range strings.Split(string(outb), "\n\n") {
+		lines := strings.Split(strings.TrimSpace(block), "\n")
+		if len(lines) < 2 || !strings.HasPrefix(strings.TrimSpace(lines[0]), "dwarfchain") {
+			continue
+		}
+		var u unwound
+		for _, l := range lines[1:] {
+			if f := strings.Fields(l); len(f) >= 2 {
+				u.names = append(u.names, strings.SplitN(f[1], "+", 2)[0])
+			}
+		}
+		if len(u.names) > 0 && u.names[0] == through[0] {
+			leafs++
+			if u.reaches(through...) {
+				good++
+			}
+		}
+	}
+	return leafs, good
+}
