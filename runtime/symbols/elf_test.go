@@ -188,7 +188,7 @@ func TestUserResolvesASharedLibraryAtAnyBase(t *testing.T) {
 
 func TestUserDemanglesCPlusPlus(t *testing.T) {
 	if _, err := exec.LookPath("g++"); err != nil {
-		t.Skip("g++ not found")
+		skipOrFail(t, "g++ not found (apt-get install g++)")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "fixture")
