@@ -64,7 +64,9 @@ func TestLifecycleRegistrationRefusesBadArguments(t *testing.T) {
 		{"begin with two functions", `otrace.begin(func() {}, func() {})`, "want 1 argument, got 2"},
 		{"begin with a string", `otrace.begin("x")`, "otrace.begin: want a function, got string"},
 		{"end with a function of one parameter", `otrace.end(func(e) {})`, "otrace.end: the function must take no parameters, it takes 1"},
-		{"exit with an argument", `otrace.exit(1)`, "otrace.exit() takes no arguments"},
+		{"exit with a string", `otrace.exit("1")`, `otrace.exit(status): the status must be an int from 0 to 255, not "1"`},
+		{"exit with two arguments", `otrace.exit(1, 2)`, "otrace.exit([status]): want at most 1 argument, got 2"},
+		{"exit with a status too large", `otrace.exit(256)`, "the status must be an int from 0 to 255, not 256"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,13 +42,15 @@ type Config struct {
 
 // Module is one script's otrace module.
 type Module struct {
-	cfg     Config
-	script  *host.Script
-	env     *eventobj.Env
-	objs    []*eventobj.Event // by event ID
-	strs    *intern.Strings   // otrace.intern, otrace.str
-	aggs    *aggobj.Module    // otrace.count, hist, ...
-	current *event.Record     // the record being handled, for otrace.sym
+	cfg    Config
+	script *host.Script
+	env    *eventobj.Env
+	// exitStatus is what the script asked otrace to exit with.
+	exitStatus int
+	objs       []*eventobj.Event // by event ID
+	strs       *intern.Strings   // otrace.intern, otrace.str
+	aggs       *aggobj.Module    // otrace.count, hist, ...
+	current    *event.Record     // the record being handled, for otrace.sym
 }
 
 // New makes the module; Bind it to the compiled script before running it.
@@ -387,13 +389,26 @@ func (m *Module) every(args ...tengo.Object) (tengo.Object, error) {
 	return tengo.UndefinedValue, nil
 }
 
+// exit is otrace.exit([status]): stop tracing; otrace exits with status
+// (0 to 255, default 0) unless the run failed otherwise. A tool's usage
+// error is otrace.exit(2), as other command-line tools have it.
 func (m *Module) exit(args ...tengo.Object) (tengo.Object, error) {
-	if len(args) != 0 {
-		return nil, fmt.Errorf("otrace.exit() takes no arguments")
+	if len(args) > 1 {
+		return nil, fmt.Errorf("otrace.exit([status]): want at most 1 argument, got %d", len(args))
+	}
+	if len(args) == 1 {
+		n, ok := args[0].(*tengo.Int)
+		if !ok || n.Value < 0 || n.Value > 255 {
+			return nil, fmt.Errorf("otrace.exit(status): the status must be an int from 0 to 255, not %s", args[0])
+		}
+		m.exitStatus = int(n.Value)
 	}
 	m.cfg.Session.Stop("otrace.exit() called")
 	return tengo.UndefinedValue, nil
 }
+
+// ExitStatus is the status the script gave otrace.exit, or 0.
+func (m *Module) ExitStatus() int { return m.exitStatus }
 
 func (m *Module) printf(args ...tengo.Object) (tengo.Object, error) {
 	if len(args) == 0 {

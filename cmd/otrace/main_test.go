@@ -2,14 +2,17 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
-	"otrace/runtime/event"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"otrace/runtime/event"
 )
 
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -133,7 +136,10 @@ otrace.end(func() { otrace.printf("end ran after %v ticks\n", n > 0) })`)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		// A signal before otrace handles it would kill it (a loaded
+		// machine can take longer than any fixed sleep to get there).
+		waitForHandler(t, cmd.Process.Pid, sig)
+		time.Sleep(100 * time.Millisecond) // some ticks
 		cmd.Process.Signal(sig)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -150,6 +156,29 @@ otrace.end(func() { otrace.printf("end ran after %v ticks\n", n > 0) })`)
 			t.Errorf("%v: stdout %q stderr %q", sig, out.String(), errb.String())
 		}
 	}
+}
+
+// waitForHandler waits until process pid catches sig (SigCgt in
+// /proc/PID/status), or sleeps a while where there is no /proc.
+func waitForHandler(t *testing.T, pid int, sig syscall.Signal) {
+	t.Helper()
+	status := fmt.Sprintf("/proc/%d/status", pid)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, err := os.ReadFile(status)
+		if err != nil {
+			time.Sleep(300 * time.Millisecond)
+			return
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if hex, ok := strings.CutPrefix(l, "SigCgt:"); ok {
+				mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+				if err == nil && mask&(1<<(uint(sig)-1)) != 0 {
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("pid %d did not catch %v within 10 s", pid, sig)
 }
 
 func TestCommandExitEndsTheRun(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -145,7 +146,11 @@ func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 	// interrupted record never leaves a half file under the final name.
 	tmp, err := os.CreateTemp(filepath.Dir(o.output), "."+filepath.Base(o.output)+".*")
 	if err != nil {
-		fmt.Fprintf(stderr, "otrace: cannot create the recording: %v\n", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the temporary name means nothing to the user
+		}
+		fmt.Fprintf(stderr, "otrace: cannot create the recording %s: %v\n", o.output, err)
 		return exitUsage
 	}
 	defer os.Remove(tmp.Name())
@@ -204,7 +209,7 @@ func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 	if !o.quiet && len(o.argv) == 0 && o.duration == 0 && len(o.pids) == 0 {
 		fmt.Fprintln(stderr, "otrace: recording; press Ctrl-C to stop")
 	}
-	runErr := errors.Join(sess.Run(), target.finish(), tee.Err(), w.Close(), tmp.Close())
+	runErr := recordErrors(tmp.Name(), o.output, sess.Run(), target.finish(), tee.Err(), w.Close(), tmp.Close())
 	if runErr == nil {
 		runErr = os.Rename(tmp.Name(), o.output)
 	}
@@ -225,6 +230,26 @@ func record(o *recordOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitOK
+}
+
+// recordErrors joins what went wrong in a recording: once each (a full
+// disk fails the writes, the writer and the file alike), and naming the
+// file the user gave rather than the temporary one beside it.
+func recordErrors(tmp, final string, errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		msg := strings.ReplaceAll(err.Error(), tmp, final)
+		if !slices.Contains(msgs, msg) {
+			msgs = append(msgs, msg)
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "\n"))
 }
 
 // recorder is a source that writes what it reads: replay's Tee or

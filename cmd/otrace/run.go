@@ -327,9 +327,9 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	runErr = errors.Join(runErr, target.finish())
 	// A write that failed (a full disk) fails the run; bufio keeps the
 	// first error, so a printf that failed earlier is caught here too.
-	if err := errors.Join(buf.Flush(), closeOut()); err != nil {
-		fmt.Fprintf(stderr, "otrace: %v\n", err)
-		runErr = errors.Join(runErr, err)
+	writeErr := errors.Join(buf.Flush(), closeOut())
+	if writeErr != nil {
+		fmt.Fprintf(stderr, "otrace: %v\n", writeErr) // before the summary, which may be long
 	}
 	if !o.quiet {
 		sess.WriteSummary(stderr, o.verbose)
@@ -341,7 +341,10 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "otrace: %v\n", runErr)
 		return exitFailure
 	}
-	return exitOK
+	if writeErr != nil {
+		return exitFailure
+	}
+	return mod.ExitStatus()
 }
 
 // recording is a Source read from a file, with what it says about the

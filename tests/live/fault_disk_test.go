@@ -179,8 +179,11 @@ func TestARecordingToAFullDiskFailsAndLeavesNoFile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			out := filepath.Join(full, name)
 			r := otrace(t, "record", "-o", out, "--buffer-size", roomyBuffer, "-e", "raw_syscalls:sys_enter", "--", prog, "100000")
-			if r.code != 1 || !strings.Contains(r.stderr, syscall.ENOSPC.Error()) || !strings.Contains(r.stderr, name) {
-				t.Errorf("want exit status 1 and %s's %q on stderr:\n%v", name, syscall.ENOSPC.Error(), r)
+			if r.code != 1 || !strings.Contains(r.stderr, out+": "+syscall.ENOSPC.Error()) {
+				t.Errorf("want exit status 1 and %q on stderr:\n%v", out+": "+syscall.ENOSPC.Error(), r)
+			}
+			if n := strings.Count(r.stderr, syscall.ENOSPC.Error()); n != 1 {
+				t.Errorf("the full disk is reported %d times, want once:\n%v", n, r)
 			}
 			onlyFiller(t, full)
 		})
