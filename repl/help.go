@@ -34,7 +34,7 @@ var moduleHelp = map[string]string{
 	"begin":    `otrace.begin(func() {...}) runs once when tracing starts (attach before :start).`,
 	"end":      `otrace.end(func() {...}) runs when tracing stops (:stop, end of a recording, otrace.exit()).`,
 	"every":    `otrace.every("1s", func() {...}) runs every interval of trace time while tracing runs.`,
-	"exit":     `otrace.exit() stops tracing, as :stop does.`,
+	"exit":     `otrace.exit([status]) stops tracing, as :stop does; otrace run then exits with status (default 0).`,
 	"printf":   `otrace.printf(FORMAT, args...) prints; fmt.println and friends too.`,
 	"counter":  `otrace.counter(PROBE, [opts]) counts a probe in the kernel: c.value(), c.rate(), c.by_event() ({event: value} over a glob). Make counters before :start.`,
 	"count":    `otrace.count([NAME], [{max_keys: N}]) is a counting aggregation: c.inc([key]); :maps prints it. Keys are strings, ints, arrays of them, or stacks. otrace.on(PROBE, c.by("pid")) counts in Go, no function per event (a.by(["comm", "pid"], "bytes") for sum, hist...).`,

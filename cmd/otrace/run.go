@@ -69,7 +69,7 @@ The event a handler gets (valid only during the call; keep e.copy()):
 
 The otrace module:
   otrace.on(probe, [opts,] fn)   otrace.begin(fn)   otrace.end(fn)
-  otrace.every("1s", fn)         otrace.exit()      otrace.printf(fmt, ...)
+  otrace.every("1s", fn)         otrace.exit([st])  otrace.printf(fmt, ...)
   otrace.sort(array, [desc])     otrace.counter(probe, [opts])  otrace.stats()
   otrace.count/sum/min/max/avg/hist([NAME]), otrace.lhist([NAME,] min, max, step),
   otrace.stats(NAME): aggregations printed at the end like bpftrace's maps;
