@@ -32,7 +32,8 @@ type liveState struct {
 	paused  bool
 	// wake is the wake-up eventfd plus one (0: none yet), published by
 	// Read for Wake on other goroutines.
-	wake atomic.Int32
+	wake  atomic.Int32
+	woken atomic.Bool // Wake was called since the last clearWake
 }
 
 // Add opens events while the source runs: each on every CPU, redirected
@@ -112,6 +113,7 @@ func (s *Source) Resume() error {
 // Wake makes a Read blocked in epoll_wait return now; the run goes on. It
 // is safe from any goroutine once Read has been called.
 func (s *Source) Wake() {
+	s.live.woken.Store(true) // seen by a Read about to sleep
 	if fd := s.live.wake.Load() - 1; fd >= 0 {
 		one := [8]byte{1}
 		unix.Write(int(fd), one[:])
@@ -121,6 +123,7 @@ func (s *Source) Wake() {
 // clearWake empties the wake-up eventfd, which stays readable until read,
 // and publishes it for Wake.
 func (s *Source) clearWake() {
+	s.live.woken.Store(false)
 	var buf [8]byte
 	unix.Read(s.wakeFD, buf[:])
 	s.live.wake.Store(int32(s.wakeFD) + 1)

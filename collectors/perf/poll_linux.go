@@ -20,7 +20,6 @@ type poller struct {
 	fd   int
 	file *os.File // owns fd
 	conn syscall.RawConn
-	buf  []unix.EpollEvent
 }
 
 func newPoller() (*poller, error) {
@@ -34,7 +33,7 @@ func newPoller() (*poller, error) {
 		unix.Close(fd)
 		return nil, err
 	}
-	p := &poller{fd: fd, file: os.NewFile(uintptr(fd), "perf-epoll"), buf: make([]unix.EpollEvent, 64)}
+	p := &poller{fd: fd, file: os.NewFile(uintptr(fd), "perf-epoll")}
 	if p.conn, err = p.file.SyscallConn(); err != nil {
 		p.file.Close()
 		return nil, err
@@ -47,34 +46,31 @@ func (p *poller) add(fd int, data int32) error {
 	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: data})
 }
 
-// wait returns when a watched descriptor has input or timeout has passed.
-func (p *poller) wait(timeout time.Duration) error {
-	if timeout <= 0 {
-		_, err := unix.EpollWait(p.fd, p.buf, 0)
-		if errors.Is(err, unix.EINTR) {
-			err = nil
-		}
-		return err
+// wait returns when ready reports true, when the set signals, or when
+// timeout has passed. ready is checked before sleeping, rather than
+// epoll_wait on the set: Go's poller already polled the set when it woke
+// us, and polling a perf descriptor consumes its readiness (the kernel
+// resets it), so a second look would find nothing and sleep through the
+// wake-up. Records lost to that: up to a third of a storm.
+func (p *poller) wait(timeout time.Duration, ready func() bool) error {
+	if timeout <= 0 || ready() {
+		return nil
 	}
 	if err := p.file.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 		return err
 	}
-	var werr error
-	err := p.conn.Read(func(fd uintptr) bool {
-		n, err := unix.EpollWait(int(fd), p.buf, 0)
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			werr = err
-			return true
+	looked := false
+	err := p.conn.Read(func(uintptr) bool {
+		if looked {
+			return true // woken by the set
 		}
-		return n > 0
+		looked = true
+		return ready() // what arrived since the check above
 	})
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	return werr
+	return err
 }
 
 func (p *poller) close() error { return p.file.Close() }

@@ -64,6 +64,12 @@ func (r *ring) close() {
 // complete).
 func (r *ring) refresh() { r.head = atomic.LoadUint64(&r.meta.Data_head) }
 
+// halfFull reports whether the records not read yet fill half the ring:
+// the watermark at which the kernel wakes the reader.
+func (r *ring) halfFull() bool {
+	return atomic.LoadUint64(&r.meta.Data_head)-r.tail >= uint64(len(r.data))/2
+}
+
 // peek returns the record at tail, or nil when the ring is empty or its
 // next record is inconsistent (counted by the caller as corruption).
 func (r *ring) peek() ([]byte, bool) {

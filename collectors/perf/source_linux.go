@@ -339,7 +339,7 @@ func (s *Source) Read(sink session.Sink) error {
 	if n := s.deliver(sink, now-slack, batch); n > 0 {
 		return nil
 	}
-	if err := s.poll.wait(pollTimeout(sink, now, s.pending())); err != nil {
+	if err := s.poll.wait(pollTimeout(sink, now, s.pending()), s.readyToRead); err != nil {
 		return fmt.Errorf("epoll_wait: %v", err)
 	}
 	if s.interrupted.Load() {
@@ -402,6 +402,22 @@ func (s *Source) closePoll() {
 		unix.Close(s.wakeFD)
 		s.wakeFD = -1
 	}
+}
+
+// readyToRead reports, without a system call, whether Read should not
+// sleep: a ring is at its wake-up watermark, or a wake-up or an interrupt
+// was asked for. Below the watermark records wait for the poll timeout,
+// so that a trickle of events is read in batches.
+func (s *Source) readyToRead() bool {
+	if s.interrupted.Load() || s.live.woken.Load() {
+		return true
+	}
+	for _, r := range s.rings {
+		if r.halfFull() {
+			return true
+		}
+	}
+	return false
 }
 
 // pending reports whether a ring holds a record not delivered yet.
