@@ -64,10 +64,10 @@ func (r *ring) close() {
 // complete).
 func (r *ring) refresh() { r.head = atomic.LoadUint64(&r.meta.Data_head) }
 
-// halfFull reports whether the records not read yet fill half the ring:
-// the watermark at which the kernel wakes the reader.
-func (r *ring) halfFull() bool {
-	return atomic.LoadUint64(&r.meta.Data_head)-r.tail >= uint64(len(r.data))/2
+// atWatermark reports whether the records not read yet reach the wake-up
+// watermark, at which the kernel wakes the reader.
+func (r *ring) atWatermark() bool {
+	return atomic.LoadUint64(&r.meta.Data_head)-r.tail >= uint64(len(r.data))/watermarkDiv
 }
 
 // peek returns the record at tail, or nil when the ring is empty or its

@@ -41,27 +41,27 @@ type Options struct {
 // handlers in time order across CPUs.
 const slack = 2_000_000 // ns
 
-// Read blocks in epoll_wait for at most pollBusy while records wait in
-// the rings below their wake-up watermark (the latency of a record in a
-// quiet ring), and for at most pollIdle when the rings are empty; never
-// past the session's next timer or deadline. Every wake-up of an idle
-// tracer costs scheduler hand-offs in Go: at 10 ms always, an idle run
-// spent 21 ms of CPU a second; 100 ms is bpftrace's poll period too.
-const (
-	pollBusy = 10 * time.Millisecond
-	pollIdle = 100 * time.Millisecond
-)
+// pollEvery bounds how long Read sleeps when no ring reaches its wake-up
+// watermark (a quarter of the ring): the latency of records in a quiet
+// ring, as bpftrace's 100 ms poll has it. Timers and the deadline wake it
+// sooner (NextDue). Every wake-up costs scheduler hand-offs in Go: polling
+// every 10 ms, an idle run spent 21 ms of CPU a second, and a 999 Hz
+// dwarf profile made 740 context switches a second.
+const pollEvery = 100 * time.Millisecond
+
+// watermarkDiv sets the wake-up watermark at 1/watermarkDiv of the ring:
+// the kernel wakes the reader then, which leaves the other 3/4 of the ring
+// for the time the reader takes to get a CPU. At half, a storm on a busy
+// machine overflowed 4 MiB rings before the reader ran.
+const watermarkDiv = 4
 
 // dueSink is a sink that tells when its next timer or deadline is due, on
 // the source's clock (the session does).
 type dueSink interface{ NextDue() uint64 }
 
 // pollTimeout is how long Read may block at time now.
-func pollTimeout(sink session.Sink, now uint64, pending bool) time.Duration {
-	d := pollIdle
-	if pending {
-		d = pollBusy
-	}
+func pollTimeout(sink session.Sink, now uint64) time.Duration {
+	d := pollEvery
 	if ds, ok := sink.(dueSink); ok {
 		// A timer due at t fires on the tick of t + slack (ticks lag by the
 		// merge's slack).
@@ -208,11 +208,11 @@ func (s *Source) openRings() error {
 	size := ringSize(s.opts.BufferSize)
 	buildID := true
 	for _, cpu := range s.cpus {
-		la := leaderAttr(size/2, buildID)
+		la := leaderAttr(size/watermarkDiv, buildID)
 		fd, err := openEvent(&la, -1, cpu)
 		if err != nil && buildID && errors.Is(err, unix.EINVAL) {
 			buildID = false // before Linux 5.12
-			la = leaderAttr(size/2, false)
+			la = leaderAttr(size/watermarkDiv, false)
 			fd, err = openEvent(&la, -1, cpu)
 		}
 		if err != nil {
@@ -322,7 +322,7 @@ func (s *Source) open(ev *event.Event, self int) error {
 }
 
 // Read delivers the records that are old enough to be in time order, or
-// waits for more (see pollBusy) and ticks the session's clock.
+// waits for more (see pollEvery) and ticks the session's clock.
 func (s *Source) Read(sink session.Sink) error {
 	if s.interrupted.Load() {
 		return session.ErrInterrupted
@@ -339,7 +339,7 @@ func (s *Source) Read(sink session.Sink) error {
 	if n := s.deliver(sink, now-slack, batch); n > 0 {
 		return nil
 	}
-	if err := s.poll.wait(pollTimeout(sink, now, s.pending()), s.readyToRead); err != nil {
+	if err := s.poll.wait(pollTimeout(sink, now), s.readyToRead); err != nil {
 		return fmt.Errorf("epoll_wait: %v", err)
 	}
 	if s.interrupted.Load() {
@@ -413,17 +413,7 @@ func (s *Source) readyToRead() bool {
 		return true
 	}
 	for _, r := range s.rings {
-		if r.halfFull() {
-			return true
-		}
-	}
-	return false
-}
-
-// pending reports whether a ring holds a record not delivered yet.
-func (s *Source) pending() bool {
-	for _, r := range s.rings {
-		if r.loaded {
+		if r.atWatermark() {
 			return true
 		}
 	}
