@@ -79,7 +79,7 @@ func replCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 	}
-	symOpts := symbols.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }, Symfs: o.symfs}
+	symOpts := symbols.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }, Symfs: o.symfs, CacheDir: symbols.DefaultCacheDir()}
 	if o.input != "" {
 		r, err := openInput(o.input, stdin, stderr)
 		if err != nil {

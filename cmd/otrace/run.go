@@ -85,6 +85,10 @@ position; the run goes on (see --max-errors). A handler that runs longer
 than --handler-timeout or allocates more than --max-allocs objects is
 stopped and counted as an error.
 
+Environment: OTRACE_PATH adds script library directories (colon-
+separated); OTRACE_CACHE_DIR is where compressed DWARF of debug files is
+kept inflated, by build-id (default ~/.cache/otrace; "off" for none).
+
 Examples:
   otrace run --input sched.rec scripts/cswitch.tengo
   otrace run -e 'otrace.every("1s", func() { otrace.printf("tick\n") })' -d 3s
@@ -249,7 +253,7 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	var source session.Source
-	symOpts := symbols.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }, Symfs: o.symfs}
+	symOpts := symbols.Options{Notice: func(s string) { fmt.Fprintln(stderr, s) }, Symfs: o.symfs, CacheDir: symbols.DefaultCacheDir()}
 	arch := runtime.GOARCH
 	if o.input != "" {
 		r, err := openInput(o.input, stdin, stderr)

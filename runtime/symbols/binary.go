@@ -216,7 +216,7 @@ func (r *Resolver) linesOf(b *binaryFile) *dwarfLines {
 		if ef == nil || !hasDWARF(ef) {
 			continue
 		}
-		dl, err := newDwarfLines(ef)
+		dl, err := newDwarfLines(ef, r.dwarfCache, b.buildID)
 		if err != nil {
 			r.stats.Failures++
 			r.notice("dwarf:"+b.path, "symbols: %s: DWARF unusable (%v); no inlined frames or lines", b.path, err)

@@ -76,8 +76,8 @@ type inlNode struct {
 	next     int // index past this node's subtree
 }
 
-func newDwarfLines(ef *elf.File) (dl *dwarfLines, err error) {
-	return newDwarfLinesFrom(func() (*dwarf.Data, error) { return loadDWARF(ef) })
+func newDwarfLines(ef *elf.File, cache *dwarfCache, buildID []byte) (dl *dwarfLines, err error) {
+	return newDwarfLinesFrom(func() (*dwarf.Data, error) { return loadDWARF(ef, cache, buildID) })
 }
 
 // newDwarfLinesFrom indexes the DWARF load returns (an ELF file's, or a
@@ -126,7 +126,7 @@ func newDwarfLinesFrom(load func() (*dwarf.Data, error)) (dl *dwarfLines, err er
 // loadDWARF reads only the sections lookups use; elf.File.DWARF would
 // also decompress location lists, often the largest section. Old-style
 // .zdebug compression and relocatable files go the standard way.
-func loadDWARF(ef *elf.File) (*dwarf.Data, error) {
+func loadDWARF(ef *elf.File, cache *dwarfCache, buildID []byte) (*dwarf.Data, error) {
 	if ef.Type == elf.ET_REL || ef.Section(".zdebug_info") != nil {
 		return ef.DWARF()
 	}
@@ -135,7 +135,7 @@ func loadDWARF(ef *elf.File) (*dwarf.Data, error) {
 		if s == nil || s.Type == elf.SHT_NOBITS {
 			return nil, nil
 		}
-		return s.Data()
+		return cache.section(s, buildID)
 	}
 	var secs [5][]byte
 	for i, name := range []string{"abbrev", "info", "line", "ranges", "str"} {

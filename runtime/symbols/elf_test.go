@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // build describes how to turn testdata/fixture.c into the binary a case
@@ -374,5 +375,59 @@ func TestSymfsIsSearchedFirst(t *testing.T) {
 	defer r.Close()
 	if fr := r.User(obj, addr); fr[0].Func != "lib_gamma" || fr[0].Module != obj.Path {
 		t.Errorf("lib_gamma under Symfs resolved to %+v", fr)
+	}
+}
+
+// A debug file's compressed DWARF is inflated once: later resolvers read
+// the sections from the cache, by build-id; an entry of the wrong size is
+// ignored and written again.
+func TestCompressedDWARFIsCachedByBuildID(t *testing.T) {
+	needLinux(t)
+	needTool(t, "gcc")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fixture")
+	src := testdata(t, "fixture.c")
+	run(t, dir, "gcc", "-O0", "-g", "-gz=zlib", "-Wl,--build-id", "-o", bin, src)
+	ef, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := ef.Section(".debug_info")
+	ef.Close()
+	if info == nil || info.Flags&elf.SHF_COMPRESSED == 0 {
+		skipOrFail(t, "this gcc did not compress the DWARF (-gz=zlib)")
+	}
+	cache := filepath.Join(dir, "cache")
+	entry := filepath.Join(cache, "dwarf", hexenc.EncodeToString(readBuildID(t, bin)), ".debug_info")
+	tg := runTarget(t, bin)
+	ra := tg.ras["probe"]
+	resolve := func() {
+		t.Helper()
+		r := New(Options{DebugDirs: []string{}, CacheDir: cache})
+		defer r.Close()
+		fr := r.User(tg.object(t, ra), ra-1)
+		if !slices.Equal(funcs(fr), []string{"inlined_step", "outer_with_inline"}) {
+			t.Fatalf("resolved to %+v, want inlined_step inside outer_with_inline", fr)
+		}
+	}
+	resolve()
+	fi, err := os.Stat(entry)
+	if err != nil || uint64(fi.Size()) != info.Size {
+		t.Fatalf("cache entry %s: %v, size %v, want %d", entry, err, fi, info.Size)
+	}
+	// Read from the cache: the entry is not written again.
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(entry, old, old)
+	resolve()
+	if fi, _ := os.Stat(entry); !fi.ModTime().Equal(old) {
+		t.Errorf("the cached %s was written again", entry)
+	}
+	// A truncated entry is not used, and is replaced.
+	if err := os.Truncate(entry, 10); err != nil {
+		t.Fatal(err)
+	}
+	resolve()
+	if fi, _ := os.Stat(entry); uint64(fi.Size()) != info.Size {
+		t.Errorf("the truncated entry was not replaced: %d bytes", fi.Size())
 	}
 }

@@ -21,6 +21,9 @@ type Options struct {
 	// without DWARF and, with it, are read once per compilation unit
 	// and only for units that a looked-up address falls in.
 	NoLines bool
+	// CacheDir, when set, keeps compressed DWARF sections of debug files
+	// decompressed there by build-id (see DefaultCacheDir).
+	CacheDir string
 	// Notice receives one line per noteworthy thing (a perf map refused
 	// for its owner, a file replaced since it was mapped, kallsyms
 	// hidden by kptr_restrict), each at most once. nil drops them.
@@ -55,7 +58,8 @@ type Resolver struct {
 	jits     map[int32]*addedJIT // AddJIT's functions, by process
 	winFiles map[string][]string // where each Windows path may be read
 
-	noticed map[string]bool
+	noticed    map[string]bool
+	dwarfCache *dwarfCache // nil without Options.CacheDir
 }
 
 // mappingKey names one mapping of one process, for the no-build-id path.
@@ -84,16 +88,21 @@ func New(opts Options) *Resolver {
 	if opts.DebugDirs == nil {
 		opts.DebugDirs = []string{"/usr/lib/debug"}
 	}
+	var cache *dwarfCache
+	if opts.CacheDir != "" {
+		cache = &dwarfCache{dir: opts.CacheDir}
+	}
 	return &Resolver{
-		opts:      opts,
-		byBuildID: map[string]*binaryFile{},
-		byMapping: map[mappingKey]*binaryFile{},
-		byFile:    map[string]*binaryFile{},
-		frames:    map[frameKey][]Frame{},
-		perfMaps:  map[int32]*perfMap{},
-		jits:      map[int32]*addedJIT{},
-		winFiles:  map[string][]string{},
-		noticed:   map[string]bool{},
+		opts:       opts,
+		dwarfCache: cache,
+		byBuildID:  map[string]*binaryFile{},
+		byMapping:  map[mappingKey]*binaryFile{},
+		byFile:     map[string]*binaryFile{},
+		frames:     map[frameKey][]Frame{},
+		perfMaps:   map[int32]*perfMap{},
+		jits:       map[int32]*addedJIT{},
+		winFiles:   map[string][]string{},
+		noticed:    map[string]bool{},
 	}
 }
 
