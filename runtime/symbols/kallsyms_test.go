@@ -2,6 +2,7 @@ package symbols
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"slices"
 	"strconv"
@@ -90,6 +91,23 @@ func TestKernelResolvesLiveKallsyms(t *testing.T) {
 		}
 		if len(names[addr]) == 1 && fr[0].Func != name {
 			t.Errorf("%s+1 resolved to %s", name, fr[0].Func)
+		}
+	}
+}
+
+// BenchmarkParseKallsyms parses this machine's /proc/kallsyms, read once
+// into memory: the user-space part of loading kernel symbols (reading the
+// file costs the kernel about as much again).
+func BenchmarkParseKallsyms(b *testing.B) {
+	data, err := os.ReadFile("/proc/kallsyms")
+	if err != nil || len(data) == 0 {
+		b.Skip("no /proc/kallsyms")
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := parseKallsyms(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -252,14 +252,6 @@ func parsePerfMapLine(line []byte) (jitEntry, bool) {
 	return jitEntry{start: start, end: end, name: name}, true
 }
 
-func parseHex(b []byte) (uint64, bool) {
-	if len(b) > 2 && b[0] == '0' && (b[1] == 'x' || b[1] == 'X') {
-		b = b[2:]
-	}
-	v, err := strconv.ParseUint(string(b), 16, 64)
-	return v, err == nil
-}
-
 // rebuild paints the entries again and drops cached answers.
 func (pm *perfMap) rebuild() {
 	clear(pm.cache)
