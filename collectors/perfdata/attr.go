@@ -5,6 +5,7 @@ import (
 	"math/bits"
 
 	"otrace/runtime/event"
+	"otrace/runtime/session"
 )
 
 // Attr is one recorded perf event: the perf_event_attr fields the reader
@@ -40,7 +41,9 @@ type Attr struct {
 	// for events that only carry side-band records (perf's dummy event).
 	Event *event.Event
 
-	slot *slot
+	// slot is Event's catalog entry, which attrs of one name share (the
+	// same tracepoint recorded twice); nil when Event is.
+	slot *session.RecordedEvent
 	layout
 }
 

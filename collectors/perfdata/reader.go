@@ -96,7 +96,7 @@ type Reader struct {
 	meta    map[string]string
 	// buildIDs come from the BUILD_ID feature, by file name.
 	buildIDs map[string][]byte
-	cat      *catalog
+	cat      *session.RecordedCatalog
 	defined  bool // the catalog was built; later attrs join it one by one
 
 	q         queue
@@ -163,7 +163,7 @@ func (o Options) newReader(src io.Reader, name string, closer io.Closer) (*Reade
 		names:    map[uint64]string{},
 		meta:     map[string]string{},
 		buildIDs: map[string][]byte{},
-		cat:      newCatalog(name),
+		cat:      session.NewRecordedCatalog("perfdata", "perf.data", name),
 		strs:     map[string]string{},
 		ids:      map[string][]byte{},
 		noticed:  map[string]bool{},
@@ -257,7 +257,7 @@ func (r *Reader) Catalog() session.Catalog { return r.cat }
 // Enable sets which events have handlers; samples of the others are
 // skipped (and counted in Stats.NotEnabled). Every event must come from
 // Catalog.
-func (r *Reader) Enable(events []*event.Event) error { return r.cat.enable(events) }
+func (r *Reader) Enable(events []*event.Event) error { return r.cat.Enable(events) }
 
 // Meta returns the file's host name, kernel release, architecture (as Go
 // names it), CPU count and perf command line under replay's META keys,

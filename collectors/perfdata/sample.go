@@ -15,7 +15,7 @@ func (r *Reader) sample(rec []byte, misc uint16, qtime uint64, sink session.Sink
 		return
 	}
 	s := a.slot
-	if s == nil || (!s.enabled && len(s.variants) == 0) {
+	if s == nil || !s.Wanted() {
 		r.stats.NotEnabled++
 		return
 	}
@@ -27,16 +27,7 @@ func (r *Reader) sample(rec []byte, misc uint16, qtime uint64, sink session.Sink
 	if int(out.CPU) < len(r.pending) && r.pending[out.CPU] > 0 {
 		out.Lost, r.pending[out.CPU] = r.pending[out.CPU], 0
 	}
-	if s.enabled {
-		out.Event = s.ev
-		sink.Sample(out)
-	}
-	for _, v := range s.variants {
-		if v.match == nil || v.match.Match(out.Raw) {
-			out.Event = v.ev
-			sink.Sample(out)
-		}
-	}
+	s.Deliver(out, sink)
 }
 
 // decodeSample fills out from rec. Fields are in the kernel's order:

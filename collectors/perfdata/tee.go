@@ -14,9 +14,8 @@ import (
 // `otrace record --format perf` is a session whose source is a Tee over
 // the live collector; replay.Tee is the same for otrace's own format.
 type Tee struct {
-	src  session.Source
+	*session.Tee
 	w    *Writer
-	sink teeSink
 	last sampleKey // the sample written last
 }
 
@@ -44,16 +43,12 @@ type sampleKey struct {
 // fork), so with the scan's time the command would have no parent to take
 // its name from.
 func NewTee(src session.Source, w *Writer) *Tee {
-	t := &Tee{src: src, w: w}
-	t.sink.w = w
+	t := &Tee{Tee: session.NewTee(src, &scanWriter{w: w}), w: w}
 	if m, ok := hostKernel(); ok {
-		t.sink.keep(w.Mmap(m))
+		t.Keep(w.Mmap(m))
 	}
 	return t
 }
-
-// Catalog implements session.Source.
-func (t *Tee) Catalog() session.Catalog { return t.src.Catalog() }
 
 // Enable declares every enabled event in the file (the first of several
 // events of one name), then enables them.
@@ -66,42 +61,8 @@ func (t *Tee) Enable(events []*event.Event) error {
 			return err
 		}
 	}
-	return t.src.Enable(events)
+	return t.Tee.Enable(events)
 }
-
-// Read reads a batch from the source, writing each record as it passes.
-// A write error (a full disk) ends the run.
-func (t *Tee) Read(sink session.Sink) error {
-	t.sink.next = sink
-	if err := t.src.Read(&t.sink); err != nil {
-		return err
-	}
-	return t.sink.err
-}
-
-// Drain implements session.Drainer when the source does.
-func (t *Tee) Drain(sink session.Sink) {
-	if d, ok := t.src.(session.Drainer); ok {
-		t.sink.next = sink
-		d.Drain(&t.sink)
-	}
-}
-
-// Finish implements session.Finisher when the source does.
-func (t *Tee) Finish() {
-	if f, ok := t.src.(session.Finisher); ok {
-		f.Finish()
-	}
-}
-
-// Interrupt implements session.Source.
-func (t *Tee) Interrupt() { t.src.Interrupt() }
-
-// Close closes the source (not the writer).
-func (t *Tee) Close() error { return t.src.Close() }
-
-// Err is the first write error.
-func (t *Tee) Err() error { return t.sink.err }
 
 // Handler writes the samples it is called with, of the events Enable
 // declared, once each however many times it is attached to an event.
@@ -110,16 +71,17 @@ func (t *Tee) Handler() event.Handler {
 		k := sampleKey{r, r.Event, r.Time, r.CPU, r.TID}
 		if _, ok := t.w.byEv[r.Event]; ok && k != t.last {
 			t.last = k
-			t.sink.keep(t.w.Sample(r))
+			t.Keep(t.w.Sample(r))
 		}
 		return nil
 	})
 }
 
-type teeSink struct {
-	w    *Writer
-	next session.Sink
-	err  error
+// scanWriter writes the process and loss records the Tee passes, those of
+// the source's initial scan with time 0. A sample, which passes it
+// unwritten (Handler writes it), ends the scan too.
+type scanWriter struct {
+	w *Writer
 	// scanDone is set at the first record that is not part of the
 	// source's initial scan; scanTime is the scan's time.
 	scanDone bool
@@ -128,7 +90,7 @@ type teeSink struct {
 
 // scanned returns the time to write a process record of the given time
 // with: 0 while it belongs to the initial scan.
-func (s *teeSink) scanned(time uint64) uint64 {
+func (s *scanWriter) scanned(time uint64) uint64 {
 	if s.scanDone {
 		return time
 	}
@@ -142,40 +104,12 @@ func (s *teeSink) scanned(time uint64) uint64 {
 	return 0
 }
 
-func (s *teeSink) keep(err error) {
-	if err != nil && s.err == nil {
-		s.err = err
-	}
-}
+var _ session.SampleWatcher = (*scanWriter)(nil)
 
-func (s *teeSink) Sample(r *event.Record) { s.scanDone = true; s.next.Sample(r) }
-func (s *teeSink) Lost(l session.Lost)    { s.scanDone = true; s.keep(s.w.Lost(l)); s.next.Lost(l) }
-func (s *teeSink) Tick(now uint64)        { s.next.Tick(now) }
+func (s *scanWriter) SamplePassed()             { s.scanDone = true }
+func (s *scanWriter) Lost(l session.Lost) error { s.scanDone = true; return s.w.Lost(l) }
 
-func (s *teeSink) Comm(c process.Comm) {
-	w := c
-	w.Time = s.scanned(c.Time)
-	s.keep(s.w.Comm(w))
-	s.next.Comm(c)
-}
-
-func (s *teeSink) Fork(f process.Fork) {
-	w := f
-	w.Time = s.scanned(f.Time)
-	s.keep(s.w.Fork(w))
-	s.next.Fork(f)
-}
-
-func (s *teeSink) Exit(e process.Exit) {
-	w := e
-	w.Time = s.scanned(e.Time)
-	s.keep(s.w.Exit(w))
-	s.next.Exit(e)
-}
-
-func (s *teeSink) Mmap(m process.Mmap) {
-	w := m
-	w.Time = s.scanned(m.Time)
-	s.keep(s.w.Mmap(w))
-	s.next.Mmap(m)
-}
+func (s *scanWriter) Comm(c process.Comm) error { c.Time = s.scanned(c.Time); return s.w.Comm(c) }
+func (s *scanWriter) Fork(f process.Fork) error { f.Time = s.scanned(f.Time); return s.w.Fork(f) }
+func (s *scanWriter) Exit(e process.Exit) error { e.Time = s.scanned(e.Time); return s.w.Exit(e) }
+func (s *scanWriter) Mmap(m process.Mmap) error { m.Time = s.scanned(m.Time); return s.w.Mmap(m) }

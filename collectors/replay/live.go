@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"otrace/runtime/event"
 	"otrace/runtime/session"
@@ -20,28 +19,11 @@ var (
 )
 
 // Add delivers the samples of more events from the next record on.
-func (r *Reader) Add(events []*event.Event) error {
-	for _, ev := range events {
-		if err := r.cat.add(ev); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (r *Reader) Add(events []*event.Event) error { return r.cat.Add(events) }
 
 // Remove stops delivering an event; its samples are skipped like those
 // of events without handlers.
-func (r *Reader) Remove(ev *event.Event) error {
-	s, ok := r.cat.byName[ev.Name]
-	if !ok {
-		return fmt.Errorf("replay: Remove: event %s is not one of this recording's events", ev.Name)
-	}
-	if s.ev == ev {
-		s.enabled = false
-	}
-	s.variants = slices.DeleteFunc(s.variants, func(v variant) bool { return v.ev == ev })
-	return nil
-}
+func (r *Reader) Remove(ev *event.Event) error { return r.cat.Remove(ev) }
 
 // Rewind starts the recording over: the next Read delivers its first
 // record again. The catalog and META entries, read by Open, stay as they

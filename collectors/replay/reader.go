@@ -134,7 +134,7 @@ func (r *Reader) Catalog() session.Catalog { return r.cat }
 // Enable sets which events have handlers; samples of the others are
 // skipped (and counted in Stats.NotEnabled). Every event must come from
 // Catalog.
-func (r *Reader) Enable(events []*event.Event) error { return r.cat.enable(events) }
+func (r *Reader) Enable(events []*event.Event) error { return r.cat.Enable(events) }
 
 // Meta returns a copy of the recording's META entries.
 func (r *Reader) Meta() map[string]string { return maps.Clone(r.meta) }

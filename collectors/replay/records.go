@@ -121,7 +121,7 @@ func (r *Reader) sample(body []byte, off int64, sink session.Sink) error {
 		return r.formatError(off, "SAMPLE record of %d bytes cannot hold %d callchain addresses and %d raw bytes",
 			len(body)+recHeaderSize, nchain, nraw)
 	}
-	if !s.enabled && len(s.variants) == 0 {
+	if !s.Wanted() {
 		r.stats.NotEnabled++
 		return nil
 	}
@@ -131,7 +131,6 @@ func (r *Reader) sample(body []byte, off int64, sink session.Sink) error {
 	}
 	r.chain = chain
 	rec := &r.rec
-	rec.Event = s.ev
 	rec.Time = t
 	rec.CPU = le.Uint32(body[4:])
 	rec.PID = int32(le.Uint32(body[16:]))
@@ -139,15 +138,7 @@ func (r *Reader) sample(body []byte, off int64, sink session.Sink) error {
 	rec.Lost = le.Uint64(body[24:])
 	rec.Callchain = chain
 	rec.Raw = body[rawAt : rawAt+nraw : rawAt+nraw]
-	if s.enabled {
-		sink.Sample(rec)
-	}
-	for _, v := range s.variants {
-		if v.match == nil || v.match.Match(rec.Raw) {
-			rec.Event = v.ev
-			sink.Sample(rec)
-		}
-	}
+	s.Deliver(rec, sink)
 	return nil
 }
 

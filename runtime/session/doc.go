@@ -9,5 +9,10 @@
 // handlers attach and detach, delivery pauses, and a stopped session runs
 // again.
 //
+// For the sources that read recorded files (otrace recordings, perf.data)
+// it holds what they share: RecordedCatalog, the file's events with their
+// filtered and stack variants, and Tee, a source that writes what another
+// source reads (otrace record) through a format's TeeWriter.
+//
 // It knows nothing of scripts: handlers are event.Handler values.
 package session
