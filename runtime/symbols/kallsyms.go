@@ -88,7 +88,14 @@ func parseKallsyms(rd io.Reader) (syms []ksym, allZero bool, err error) {
 	// One read of the whole table (5 MB on a distribution kernel), parsed
 	// in place: names go to one arena, made a string once. Per-line
 	// strings made this 50 ms; the kernel takes about 30 more to print it.
-	buf := bytes.NewBuffer(make([]byte, 0, 8<<20))
+	// /proc/kallsyms reports no size; a distribution kernel's is ~5 MB,
+	// read into one buffer that does not grow. Other readers (tests) are
+	// small.
+	size := 64 << 10
+	if _, ok := rd.(*os.File); ok {
+		size = 8 << 20
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
 	_, err = buf.ReadFrom(rd)
 	data := buf.Bytes()
 	lines := bytes.Count(data, []byte{'\n'}) + 1
