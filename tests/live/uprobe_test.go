@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const targetCalls = 5000
@@ -58,4 +60,60 @@ func assertNoUprobesLeft(t *testing.T, pid int, prog string) {
 			t.Errorf("uprobe left behind after the run: %s", l)
 		}
 	}
+}
+
+// A signal in the middle of a run with uprobes (SIGINT, SIGTERM, SIGHUP)
+// ends it as cleanly as its end would: the end handler's output is in the
+// -o file, the summary names the signal, and the uprobes are gone.
+func TestASignalEndsAUprobeRunWithItsOutputsAndNoUprobesLeft(t *testing.T) {
+	needLive(t)
+	prog := workload(t, "calls")
+	for _, sig := range []struct {
+		name string
+		sig  syscall.Signal
+	}{{"SIGINT", syscall.SIGINT}, {"SIGTERM", syscall.SIGTERM}, {"SIGHUP", syscall.SIGHUP}} {
+		t.Run(sig.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.txt")
+			inv := startOtrace(t, nil, "run", "-o", out, "-e", fmt.Sprintf(`
+entries := 0
+otrace.on("uprobe:%s:target", func(e) { entries += 1 })
+otrace.end(func() { otrace.printf("entries %%d\n", entries) })`, prog), "--", prog, "2000000000")
+			waitCaught(t, inv.cmd.Process.Pid, sig.sig)
+			time.Sleep(300 * time.Millisecond) // calls to count
+			inv.signal(sig.sig)
+			r := inv.wait()
+			mustSucceed(t, r)
+			if s := summaryOf(t, r); s.reason != "interrupted by "+sig.name {
+				t.Errorf("summary gives %q as the reason, want interrupted by %s\n%v", s.reason, sig.name, r)
+			}
+			text, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatalf("the -o file: %v", err)
+			}
+			if got := lines(string(text), "entries"); len(got) != 1 || len(got[0]) != 2 || got[0][1] == "0" {
+				t.Errorf("the -o file lacks the end handler's count of calls:\n%s\n%v", text, r)
+			}
+			assertNoUprobesLeft(t, r.pid, prog)
+		})
+	}
+}
+
+// waitCaught waits until process pid catches sig (SigCgt in its status):
+// a signal sent earlier would kill it instead of ending the run.
+func waitCaught(t *testing.T, pid int, sig syscall.Signal) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			t.Fatalf("otrace's status: %v", err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if hex, ok := strings.CutPrefix(l, "SigCgt:"); ok {
+				if mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64); err == nil && mask&(1<<(uint(sig)-1)) != 0 {
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("otrace (pid %d) did not catch %v within 10 s", pid, sig)
 }
