@@ -181,13 +181,10 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 			return nil, fmt.Errorf("otrace.on(%q): %v", a.Probe, err)
 		}
 		a.Where = native.String()
-		if err := m.cfg.Session.AttachLive(events, a); err != nil {
-			return nil, fmt.Errorf("otrace.on: %v", err)
-		}
-		return tengo.UndefinedValue, nil
+	} else {
+		a.Where = m.script.Position(fn)
+		a.Handler = &eventHandler{m: m, fn: fn, withEvent: fn.NumParameters > 0}
 	}
-	a.Where = m.script.Position(fn)
-	a.Handler = &eventHandler{m: m, fn: fn, withEvent: fn.NumParameters > 0}
 	if err := m.cfg.Session.AttachLive(events, a); err != nil {
 		return nil, fmt.Errorf("otrace.on: %v", err)
 	}
@@ -195,7 +192,7 @@ func (m *Module) on(args ...tengo.Object) (tengo.Object, error) {
 		for len(m.objs) <= ev.ID {
 			m.objs = append(m.objs, nil)
 		}
-		if m.objs[ev.ID] == nil {
+		if m.objs[ev.ID] == nil && !isNative {
 			m.objs[ev.ID] = eventobj.New(m.env, ev)
 		}
 	}

@@ -41,9 +41,10 @@ func newPoller() (*poller, error) {
 	return p, nil
 }
 
-// add watches fd for input; data comes back with its events.
-func (p *poller) add(fd int, data int32) error {
-	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: data})
+// add watches fd for input. Which descriptor woke the set is never
+// asked: every wake-up reads all rings.
+func (p *poller) add(fd int) error {
+	return unix.EpollCtl(p.fd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN})
 }
 
 // wait returns when ready reports true, when the set signals, or when

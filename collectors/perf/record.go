@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"otrace/runtime/event"
+	"otrace/runtime/intern"
 	"otrace/runtime/process"
 	"otrace/runtime/session"
 )
@@ -93,10 +94,10 @@ type Parser struct {
 	last    *stream
 	self    int32 // otrace's own pid, whose samples are dropped
 
-	rec   event.Record
-	chain []uint64
-	regs  []uint64 // user registers of the current sample
-	strs  map[string]string
+	rec    event.Record
+	chain  []uint64
+	regs   []uint64       // user registers of the current sample
+	copies *intern.Copies // comms and paths, kept beyond the ring
 
 	Stats Stats
 	// LostByCPU counts PERF_RECORD_LOST per CPU.
@@ -108,7 +109,7 @@ type Parser struct {
 
 // NewParser returns a parser that drops samples of process self.
 func NewParser(self int32, ncpu int) *Parser {
-	return &Parser{streams: map[uint64]*stream{}, self: self, strs: map[string]string{}, LostByCPU: make([]uint64, ncpu), pending: make([]uint64, ncpu)}
+	return &Parser{streams: map[uint64]*stream{}, self: self, copies: intern.NewCopies(1 << 16), LostByCPU: make([]uint64, ncpu), pending: make([]uint64, ncpu)}
 }
 
 // Add declares perf event id: its otrace event (nil for side-band) and
@@ -178,7 +179,7 @@ func (p *Parser) Parse(b []byte, sink session.Sink) {
 			return
 		}
 		sink.Comm(process.Comm{Time: t, PID: int32(le.Uint32(body)), TID: int32(le.Uint32(body[4:])),
-			Comm: p.intern(cstring(body[8:])), Exec: misc&miscCommExec != 0})
+			Comm: p.copies.String(cstring(body[8:])), Exec: misc&miscCommExec != 0})
 	case recFork, recExit:
 		if len(body) < 24 {
 			p.Stats.Malformed++
@@ -199,7 +200,7 @@ func (p *Parser) Parse(b []byte, sink session.Sink) {
 			return
 		}
 		sink.Mmap(process.Mmap{Time: t, PID: int32(le.Uint32(body)), Start: le.Uint64(body[8:]),
-			Len: le.Uint64(body[16:]), Pgoff: le.Uint64(body[24:]), Prot: protExec, Path: p.intern(cstring(body[32:]))})
+			Len: le.Uint64(body[16:]), Pgoff: le.Uint64(body[24:]), Prot: protExec, Path: p.copies.String(cstring(body[32:]))})
 	case recLost:
 		if len(body) < 16 {
 			p.Stats.Malformed++
@@ -260,7 +261,7 @@ func (p *Parser) mmap2(body []byte, misc uint16, t uint64, sink session.Sink) {
 		}
 		m.BuildID = append([]byte(nil), body[36:36+n]...)
 	}
-	m.Path = p.intern(cstring(body[64:]))
+	m.Path = p.copies.String(cstring(body[64:]))
 	sink.Mmap(m)
 }
 
@@ -350,19 +351,6 @@ func (p *Parser) addresses(b []byte) []uint64 {
 		p.chain = append(p.chain, le.Uint64(b[i:]))
 	}
 	return p.chain
-}
-
-// intern returns b as a string shared by every record naming it, without
-// allocating when it was seen before.
-func (p *Parser) intern(b []byte) string {
-	if s, ok := p.strs[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(p.strs) < 1<<16 {
-		p.strs[s] = s
-	}
-	return s
 }
 
 func cstring(b []byte) []byte {

@@ -55,23 +55,18 @@ const pollEvery = 100 * time.Millisecond
 // machine overflowed 4 MiB rings before the reader ran.
 const watermarkDiv = 4
 
-// dueSink is a sink that tells when its next timer or deadline is due, on
-// the source's clock (the session does).
-type dueSink interface{ NextDue() uint64 }
-
 // pollTimeout is how long Read may block at time now.
 func pollTimeout(sink session.Sink, now uint64) time.Duration {
-	d := pollEvery
-	if ds, ok := sink.(dueSink); ok {
-		// A timer due at t fires on the tick of t + slack (ticks lag by the
-		// merge's slack).
-		if due := ds.NextDue(); due != ^uint64(0) && due+slack > now {
-			d = min(d, time.Duration(due+slack-now))
-		} else if due != ^uint64(0) {
-			d = 0
-		}
+	due := session.NextDue(sink)
+	switch {
+	case due == ^uint64(0):
+		return pollEvery
+	case due+slack <= now:
+		return 0
 	}
-	return d
+	// A timer due at t fires on the tick of t + slack: ticks lag by the
+	// merge's slack.
+	return min(pollEvery, time.Duration(due+slack-now))
 }
 
 // batch is how many records one Read delivers at most.
@@ -233,7 +228,7 @@ func (s *Source) openRings() error {
 			return fmt.Errorf("reading the id of cpu %d's ring: %v", cpu, err)
 		}
 		s.parser.Add(id, nil, idAll, cpu)
-		if err := s.poll.add(fd, int32(len(s.rings)-1)); err != nil {
+		if err := s.poll.add(fd); err != nil {
 			return fmt.Errorf("epoll: %v", err)
 		}
 	}
@@ -274,7 +269,7 @@ func (s *Source) openPoll() error {
 	if s.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return fmt.Errorf("eventfd: %v", err)
 	}
-	return s.poll.add(s.wakeFD, -1)
+	return s.poll.add(s.wakeFD)
 }
 
 // open opens one event on every CPU into that CPU's ring.

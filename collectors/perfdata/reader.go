@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"otrace/runtime/event"
+	"otrace/runtime/intern"
 	"otrace/runtime/session"
 )
 
@@ -105,10 +106,9 @@ type Reader struct {
 	stats     Stats
 	pending   []uint64 // per CPU: events lost since its last sample
 
-	rec   event.Record
-	chain []uint64
-	strs  map[string]string
-	ids   map[string][]byte
+	rec    event.Record
+	chain  []uint64
+	copies *intern.Copies // comms, paths and build ids, kept beyond the read buffer
 
 	noticed     map[string]bool
 	err         error // sticky: io.EOF at the end, or what stopped reading
@@ -164,8 +164,7 @@ func (o Options) newReader(src io.Reader, name string, closer io.Closer) (*Reade
 		meta:     map[string]string{},
 		buildIDs: map[string][]byte{},
 		cat:      session.NewRecordedCatalog("perfdata", "perf.data", name),
-		strs:     map[string]string{},
-		ids:      map[string][]byte{},
+		copies:   intern.NewCopies(maxInterned),
 		noticed:  map[string]bool{},
 	}
 	if err := r.open(src); err != nil {

@@ -148,7 +148,7 @@ func (r *Reader) deliver(rec []byte, time uint64, sink session.Sink) {
 			return
 		}
 		sink.Comm(process.Comm{Time: time, PID: int32(le.Uint32(body)), TID: int32(le.Uint32(body[4:])),
-			Comm: r.intern(cstring(body[8:])), Exec: misc&miscCommExec != 0})
+			Comm: r.copies.String(cstring(body[8:])), Exec: misc&miscCommExec != 0})
 	case recFork, recExit:
 		if len(body) < 24 {
 			r.malformed()
@@ -175,7 +175,7 @@ func (r *Reader) deliver(rec []byte, time uint64, sink session.Sink) {
 		path := cstring(body[32:])
 		sink.Mmap(process.Mmap{Time: time, PID: int32(le.Uint32(body)), Start: le.Uint64(body[8:]),
 			Len: le.Uint64(body[16:]), Pgoff: le.Uint64(body[24:]), Prot: prot,
-			Path: r.intern(path), BuildID: r.fileBuildID(path)})
+			Path: r.copies.String(path), BuildID: r.fileBuildID(path)})
 	case recMmap2:
 		r.mmap2(body, misc, a == nil || a.BuildID, time, sink)
 	case recLost:
@@ -229,9 +229,9 @@ func (r *Reader) mmap2(body []byte, misc uint16, asked bool, time uint64, sink s
 	path := cstring(body[64:])
 	m := process.Mmap{Time: time, PID: int32(le.Uint32(body)), Start: le.Uint64(body[8:]),
 		Len: le.Uint64(body[16:]), Pgoff: le.Uint64(body[24:]), Prot: le.Uint32(body[56:]),
-		Path: r.intern(path)}
+		Path: r.copies.String(path)}
 	if n := int(body[32]); misc&miscMmapBuildID != 0 && asked && n > 0 && n <= maxBuildID {
-		m.BuildID = r.buildID(body[36 : 36+n])
+		m.BuildID = r.copies.Bytes(body[36 : 36+n])
 	} else {
 		m.BuildID = r.fileBuildID(path)
 	}
@@ -267,34 +267,4 @@ func (r *Reader) addPending(cpu uint32, n uint64) {
 		r.pending = append(r.pending, make([]uint64, int(cpu)+1-len(r.pending))...)
 	}
 	r.pending[cpu] += n
-}
-
-// intern returns b as a string shared by every record naming it, without
-// allocating when it was seen before: comms and paths repeat, and the
-// process model keeps them.
-func (r *Reader) intern(b []byte) string {
-	if s, ok := r.strs[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(r.strs) < maxInterned {
-		r.strs[s] = s
-	}
-	return s
-}
-
-// buildID returns a copy of b that outlives the read buffer, shared with
-// earlier equal ids. An empty id is nil.
-func (r *Reader) buildID(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	if id, ok := r.ids[string(b)]; ok {
-		return id
-	}
-	id := append([]byte(nil), b...)
-	if len(r.ids) < maxInterned {
-		r.ids[string(id)] = id
-	}
-	return id
 }

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"otrace/runtime/event"
+	"otrace/runtime/intern"
 	"otrace/runtime/session"
 )
 
@@ -64,10 +65,9 @@ type Reader struct {
 	lastTime uint64
 
 	// rec and chain are reused for every sample delivered.
-	rec   event.Record
-	chain []uint64
-	strs  map[string]string
-	ids   map[string][]byte
+	rec    event.Record
+	chain  []uint64
+	copies *intern.Copies // comms, paths and build ids, kept beyond the read buffer
 
 	err         error // sticky: io.EOF after END, or what stopped reading
 	interrupted atomic.Bool
@@ -116,8 +116,7 @@ func newReader(src io.Reader, name string, closer io.Closer, size int) (*Reader,
 		buf:    make([]byte, max(size, minBufSize)),
 		cat:    newCatalog(name),
 		meta:   map[string]string{},
-		strs:   map[string]string{},
-		ids:    map[string][]byte{},
+		copies: intern.NewCopies(maxInterned),
 	}
 	if err := r.readHeader(); err != nil {
 		return nil, err

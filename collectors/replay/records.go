@@ -40,7 +40,7 @@ func (r *Reader) record(t uint16, body []byte, off int64, sink session.Sink) err
 			PID:  int32(le.Uint32(body[8:])),
 			TID:  int32(le.Uint32(body[12:])),
 			Exec: le.Uint32(body[16:])&commExec != 0,
-			Comm: r.str(body[commFixed : commFixed+n]),
+			Comm: r.copies.String(body[commFixed : commFixed+n]),
 		}
 		sink.Comm(c)
 	case recFork:
@@ -155,8 +155,8 @@ func (r *Reader) mmap(body []byte, off int64, sink session.Sink) error {
 		Start:   le.Uint64(body[16:]),
 		Len:     le.Uint64(body[24:]),
 		Pgoff:   le.Uint64(body[32:]),
-		Path:    r.str(p[:pn]),
-		BuildID: r.buildID(p[pn : pn+bn]),
+		Path:    r.copies.String(p[:pn]),
+		BuildID: r.copies.Bytes(p[pn : pn+bn]),
 	})
 	return nil
 }
@@ -171,34 +171,4 @@ func (r *Reader) endRecord(body []byte, off int64) error {
 	}
 	r.err = io.EOF
 	return nil
-}
-
-// str returns b as a string, reusing an earlier copy: comms and paths
-// repeat, and the process model keeps them.
-func (r *Reader) str(b []byte) string {
-	if s, ok := r.strs[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(r.strs) < maxInterned {
-		r.strs[s] = s
-	}
-	return s
-}
-
-// buildID returns a copy of b that outlives the read buffer (the process
-// model keeps it), shared with earlier equal ids. Callers must not modify
-// it. An empty id is nil.
-func (r *Reader) buildID(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	if id, ok := r.ids[string(b)]; ok {
-		return id
-	}
-	id := append([]byte(nil), b...)
-	if len(r.ids) < maxInterned {
-		r.ids[string(id)] = id
-	}
-	return id
 }

@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"math"
 
 	"otrace/runtime/event"
 	"otrace/runtime/process"
@@ -97,4 +98,15 @@ type Sink interface {
 	// Tick tells the session the source's clock has reached now (ns)
 	// without an event, so timers and deadlines can fire.
 	Tick(now uint64)
+}
+
+// NextDue is when sink's next timer or deadline is due, on the source's
+// clock: how long a live source may wait without a record. The Session
+// tells, and sinks that wrap another pass it on; a sink that does not
+// tell gives the largest uint64 (nothing is due).
+func NextDue(sink Sink) uint64 {
+	if d, ok := sink.(interface{ NextDue() uint64 }); ok {
+		return d.NextDue()
+	}
+	return math.MaxUint64
 }

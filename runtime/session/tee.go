@@ -120,3 +120,4 @@ func (s *teeSink) Exit(e process.Exit) { s.keep(s.w.Exit(e)); s.next.Exit(e) }
 func (s *teeSink) Mmap(m process.Mmap) { s.keep(s.w.Mmap(m)); s.next.Mmap(m) }
 func (s *teeSink) Lost(l Lost)         { s.keep(s.w.Lost(l)); s.next.Lost(l) }
 func (s *teeSink) Tick(now uint64)     { s.next.Tick(now) }
+func (s *teeSink) NextDue() uint64     { return NextDue(s.next) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"testing"
 
@@ -139,5 +140,26 @@ func TestTeeKeepsTheRecordingsOwnWriteErrors(t *testing.T) {
 	tee.Keep(errSample)
 	if err := tee.Read(logSink{&log}); err != errSample {
 		t.Errorf("Read = %v, want %v", err, errSample)
+	}
+}
+
+// dueSink is a session stand-in that tells when its next timer is due.
+type dueSink struct {
+	logSink
+	due uint64
+}
+
+func (s dueSink) NextDue() uint64 { return s.due }
+
+// A live source under a Tee (otrace record) sleeps no longer than the
+// session's next timer or deadline: the Tee's sink passes NextDue on.
+func TestTeePassesOnWhenTheSessionIsNextDue(t *testing.T) {
+	var log []string
+	if got := NextDue(logSink{&log}); got != math.MaxUint64 {
+		t.Errorf("a sink that does not tell: %d, want the largest uint64", got)
+	}
+	sink := &teeSink{w: &logWriter{&log}, next: dueSink{logSink{&log}, 12345}}
+	if got := NextDue(sink); got != 12345 {
+		t.Errorf("through the Tee: %d, want the session's 12345", got)
 	}
 }
