@@ -66,6 +66,7 @@ func main() {
 	stop := startCPUProfile(profile, os.Stderr)
 	code := dispatch(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	writeHeapProfile(os.Getenv("OTRACE_MEMPROFILE"), os.Stderr)
 	os.Exit(code)
 }
 
@@ -86,6 +87,25 @@ func startCPUProfile(path string, stderr io.Writer) (stop func()) {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+	}
+}
+
+// writeHeapProfile writes otrace's heap profile at exit into path when it
+// is set: what is still held (inuse_space) and what was allocated on the
+// way (alloc_space).
+func writeHeapProfile(path string, stderr io.Writer) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "otrace: OTRACE_MEMPROFILE: %v\n", err)
 	}
 }
 
