@@ -51,6 +51,9 @@ func (b *binaryFile) close(closeIt func(io.ReaderAt)) {
 	}
 	closeIt(b.file)
 	closeIt(b.debugFile)
+	if b.lines != nil {
+		b.lines.close()
+	}
 }
 
 // pageSize is the mapping granularity the kernel used (x86-64).

@@ -11,17 +11,23 @@ import (
 )
 
 // dwarfLines answers "which inlined calls and which source line is this
-// address" from DWARF. At open it reads only the compilation units'
-// address ranges; a unit's line table and the address ranges of its
-// functions are read the first time an address falls in it, and a
-// function's tree of inlined calls the first time an address falls in that
-// function. A profile touches few functions of a large library.
+// address" from DWARF. At open it reads only which address ranges each
+// compilation unit covers (.debug_aranges, else every unit's first DIE);
+// a unit's line table and the address ranges of its functions are read
+// the first time an address falls in it, and a function's tree of inlined
+// calls the first time an address falls in that function. A unit is read
+// alone where it can be (see dwarfSections). A profile touches few
+// functions of a large library.
 type dwarfLines struct {
-	d      *dwarf.Data
-	cus    []cuRange // sorted by lo
-	units  []unitRef // by unit number
-	names  map[dwarf.Offset]string
-	failed int // units that could not be read since the last look
+	secs     *dwarfSections // set when indexed by .debug_aranges: units are read alone
+	whole    *dwarf.Data    // every unit at once: built when a unit needs it
+	wholeErr error
+	loadAll  func() (*dwarf.Data, error) // builds whole
+	cus      []cuRange                   // sorted by lo
+	units    []unitRef                   // by unit number
+	failed   int                         // units that could not be read since the last look
+	release  func()                      // unmaps what secs holds mapped
+	closed   bool
 }
 
 // attrMIPSLinkageName is DW_AT_MIPS_linkage_name, the pre-DWARF 4
@@ -34,13 +40,15 @@ type cuRange struct {
 }
 
 type unitRef struct {
-	off    dwarf.Offset
+	off    dwarf.Offset // in .debug_info
 	info   *unitInfo
 	loaded bool
 }
 
 // unitInfo is one compilation unit, ready for lookups.
 type unitInfo struct {
+	d         *dwarf.Data // its DIEs: offsets below count in d
+	names     map[dwarf.Offset]string
 	rows      []lineRow
 	files     []string   // by lineRow.file
 	callFiles []string   // the line program's file table, for DW_AT_call_file
@@ -76,12 +84,56 @@ type inlNode struct {
 	next     int // index past this node's subtree
 }
 
-func newDwarfLines(ef *elf.File, cache *dwarfCache, buildID []byte) (dl *dwarfLines, err error) {
-	return newDwarfLinesFrom(func() (*dwarf.Data, error) { return loadDWARF(ef, cache, buildID) })
+// newDwarfLines indexes the DWARF of an ELF file, its compressed
+// sections read through cache.
+func newDwarfLines(ef *elf.File, cache *dwarfCache, buildID []byte) (*dwarfLines, error) {
+	if ef.Type == elf.ET_REL || ef.Section(".zdebug_info") != nil {
+		// Relocations and old-style compression: the standard way.
+		return newDwarfLinesFrom(ef.DWARF)
+	}
+	secs, release, err := readDwarfSections(ef, cache, buildID)
+	if err != nil {
+		return nil, err
+	}
+	if len(secs.aranges) > 0 {
+		if dl := indexAranges(secs); dl != nil {
+			dl.release = release
+			return dl, nil
+		}
+	}
+	dl, err := newDwarfLinesFrom(func() (*dwarf.Data, error) { return secs.data(secs.info) })
+	if err != nil {
+		release()
+		return nil, err
+	}
+	dl.release = release
+	return dl, nil
+}
+
+// indexAranges indexes the units by .debug_aranges, reading nothing of
+// .debug_info; nil when the table is unusable or empty.
+func indexAranges(secs *dwarfSections) *dwarfLines {
+	ranges, err := parseAranges(secs.aranges, secs.order)
+	if err != nil || len(ranges) == 0 {
+		return nil
+	}
+	dl := &dwarfLines{secs: secs, loadAll: func() (*dwarf.Data, error) { return secs.data(secs.info) }}
+	byOff := map[uint64]int{}
+	for _, r := range ranges {
+		n, ok := byOff[r.unit]
+		if !ok {
+			n = len(dl.units)
+			byOff[r.unit] = n
+			dl.units = append(dl.units, unitRef{off: dwarf.Offset(r.unit)})
+		}
+		dl.cus = append(dl.cus, cuRange{lo: r.lo, hi: r.hi, unit: n})
+	}
+	slices.SortFunc(dl.cus, func(a, b cuRange) int { return cmp.Compare(a.lo, b.lo) })
+	return dl
 }
 
 // newDwarfLinesFrom indexes the DWARF load returns (an ELF file's, or a
-// PE image's through pe.File.DWARF).
+// PE image's through pe.File.DWARF) by walking every unit's first DIE.
 func newDwarfLinesFrom(load func() (*dwarf.Data, error)) (dl *dwarfLines, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -92,7 +144,7 @@ func newDwarfLinesFrom(load func() (*dwarf.Data, error)) (dl *dwarfLines, err er
 	if err != nil {
 		return nil, err
 	}
-	dl = &dwarfLines{d: d, names: map[dwarf.Offset]string{}}
+	dl = &dwarfLines{whole: d, release: func() {}}
 	rd := d.Reader()
 	for {
 		e, err := rd.Next()
@@ -123,50 +175,23 @@ func newDwarfLinesFrom(load func() (*dwarf.Data, error)) (dl *dwarfLines, err er
 	return dl, nil
 }
 
-// loadDWARF reads only the sections lookups use; elf.File.DWARF would
-// also decompress location lists, often the largest section. Old-style
-// .zdebug compression and relocatable files go the standard way.
-func loadDWARF(ef *elf.File, cache *dwarfCache, buildID []byte) (*dwarf.Data, error) {
-	if ef.Type == elf.ET_REL || ef.Section(".zdebug_info") != nil {
-		return ef.DWARF()
-	}
-	get := func(name string) ([]byte, error) {
-		s := ef.Section(".debug_" + name)
-		if s == nil || s.Type == elf.SHT_NOBITS {
-			return nil, nil
-		}
-		return cache.section(s, buildID)
-	}
-	var secs [5][]byte
-	for i, name := range []string{"abbrev", "info", "line", "ranges", "str"} {
-		data, err := get(name)
-		if err != nil {
-			return nil, fmt.Errorf(".debug_%s: %w", name, err)
-		}
-		secs[i] = data
-	}
-	d, err := dwarf.New(secs[0], nil, nil, secs[1], secs[2], nil, secs[3], secs[4])
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range []string{"addr", "line_str", "rnglists", "str_offsets"} {
-		data, err := get(name)
-		if err != nil {
-			return nil, fmt.Errorf(".debug_%s: %w", name, err)
-		}
-		if data != nil {
-			if err := d.AddSection(".debug_"+name, data); err != nil {
-				return nil, err
-			}
+// close unmaps the sections; later lookups find nothing.
+func (dl *dwarfLines) close() {
+	if !dl.closed {
+		dl.closed = true
+		if dl.release != nil {
+			dl.release()
 		}
 	}
-	return d, nil
 }
 
 // frames returns the frames at pc, innermost first; the last is the
 // physical function (named from DWARF; the caller prefers the symbol
 // table). nil when no unit covers pc.
 func (dl *dwarfLines) frames(pc uint64) []Frame {
+	if dl.closed {
+		return nil
+	}
 	u := dl.unitAt(pc)
 	if u == nil {
 		return nil
@@ -194,10 +219,10 @@ func (dl *dwarfLines) frames(pc uint64) []Frame {
 	out = out[:0]
 	for k := len(chain) - 1; k >= 0; k-- {
 		n := &u.nodes[chain[k]]
-		out = append(out, Frame{Func: dl.nameOf(n.origin), File: file, Line: line, Inlined: true})
+		out = append(out, Frame{Func: u.nameOf(n.origin), File: file, Line: line, Inlined: true})
 		file, line = u.fileName(n.callFile), int(n.callLine)
 	}
-	out = append(out, Frame{Func: dl.nameOf(sp.entry), Offset: pc - sr.lo, File: file, Line: line})
+	out = append(out, Frame{Func: u.nameOf(sp.entry), Offset: pc - sr.lo, File: file, Line: line})
 	return out
 }
 
@@ -238,23 +263,50 @@ func (dl *dwarfLines) load(n int) *unitInfo {
 	return ref.info
 }
 
-// readUnit reads one unit's line table and the address ranges of its
-// functions. Other DIEs (types, variables) are skipped, through
-// DW_AT_sibling where the producer wrote one.
+// readUnit reads the unit at off: alone when it can, else through the
+// whole section's Data.
 func (dl *dwarfLines) readUnit(off dwarf.Offset) (u *unitInfo, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			u, err = nil, fmt.Errorf("malformed DWARF unit at %#x: %v", off, p)
 		}
 	}()
-	rd := dl.d.Reader()
+	if dl.secs != nil {
+		// Indexed by .debug_aranges: off is the unit's header.
+		info, die, alone, err := dl.secs.unitAlone(uint64(off))
+		if err != nil {
+			return nil, err
+		}
+		if alone {
+			d, err := dl.secs.data(info)
+			if err != nil {
+				return nil, err
+			}
+			return readUnitOf(d, 0)
+		}
+		off = dwarf.Offset(die)
+	}
+	if dl.whole == nil && dl.wholeErr == nil {
+		dl.whole, dl.wholeErr = dl.loadAll()
+	}
+	if dl.wholeErr != nil {
+		return nil, dl.wholeErr
+	}
+	return readUnitOf(dl.whole, off)
+}
+
+// readUnitOf reads the line table of the unit at off in d and the
+// address ranges of its functions. Other DIEs (types, variables) are
+// skipped, through DW_AT_sibling where the producer wrote one.
+func readUnitOf(d *dwarf.Data, off dwarf.Offset) (*unitInfo, error) {
+	rd := d.Reader()
 	rd.Seek(off)
 	cu, err := rd.Next()
 	if err != nil || cu == nil {
 		return nil, fmt.Errorf("unit at %#x: %v", off, err)
 	}
-	u = &unitInfo{}
-	if err := u.readLines(dl.d, cu); err != nil {
+	u := &unitInfo{d: d, names: map[dwarf.Offset]string{}}
+	if err := u.readLines(cu); err != nil {
 		return nil, err
 	}
 	for depth := 0; cu.Children && depth >= 0; {
@@ -276,7 +328,7 @@ func (dl *dwarfLines) readUnit(off dwarf.Offset) (u *unitInfo, err error) {
 			}
 			continue
 		case dwarf.TagSubprogram:
-			for _, r := range dl.ranges(e) {
+			for _, r := range u.ranges(e) {
 				if r[1] > r[0] {
 					u.subs = append(u.subs, subRange{lo: r[0], hi: r[1], fn: len(u.funcs)})
 				}
@@ -301,7 +353,7 @@ func (dl *dwarfLines) expand(u *unitInfo, fn int) *subprogram {
 	}
 	sp.expanded = true
 	sp.first = len(u.nodes)
-	if err := dl.readInlined(u, sp.entry); err != nil {
+	if err := u.readInlined(sp.entry); err != nil {
 		dl.failed++
 		u.nodes = u.nodes[:sp.first]
 	}
@@ -311,13 +363,13 @@ func (dl *dwarfLines) expand(u *unitInfo, fn int) *subprogram {
 
 // readInlined appends the inlined calls under the subprogram DIE at off
 // to u.nodes, depth-first, each with the index past its subtree.
-func (dl *dwarfLines) readInlined(u *unitInfo, off dwarf.Offset) (err error) {
+func (u *unitInfo) readInlined(off dwarf.Offset) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("malformed DWARF function at %#x: %v", off, p)
 		}
 	}()
-	rd := dl.d.Reader()
+	rd := u.d.Reader()
 	rd.Seek(off)
 	e, err := rd.Next()
 	if err != nil || e == nil || !e.Children {
@@ -346,7 +398,7 @@ func (dl *dwarfLines) readInlined(u *unitInfo, off dwarf.Offset) (err error) {
 			origin, _ := e.Val(dwarf.AttrAbstractOrigin).(dwarf.Offset)
 			cf, _ := e.Val(dwarf.AttrCallFile).(int64)
 			cl, _ := e.Val(dwarf.AttrCallLine).(int64)
-			u.nodes = append(u.nodes, inlNode{ranges: dl.ranges(e), origin: origin, callFile: int32(cf), callLine: int32(cl), next: len(u.nodes) + 1})
+			u.nodes = append(u.nodes, inlNode{ranges: u.ranges(e), origin: origin, callFile: int32(cf), callLine: int32(cl), next: len(u.nodes) + 1})
 			node = len(u.nodes) - 1
 		case dwarf.TagLexDwarfBlock, dwarf.TagTryDwarfBlock, dwarf.TagCatchDwarfBlock:
 			// May hold inlined calls: walk in.
@@ -367,7 +419,7 @@ func (dl *dwarfLines) readInlined(u *unitInfo, off dwarf.Offset) (err error) {
 // ranges returns the address ranges of a DIE, reading DW_AT_low_pc and
 // DW_AT_high_pc directly in the common case (dwarf.Data.Ranges allocates
 // and looks up the unit for every call).
-func (dl *dwarfLines) ranges(e *dwarf.Entry) [][2]uint64 {
+func (u *unitInfo) ranges(e *dwarf.Entry) [][2]uint64 {
 	if lo, ok := e.Val(dwarf.AttrLowpc).(uint64); ok {
 		if hf := e.AttrField(dwarf.AttrHighpc); hf != nil {
 			switch v := hf.Val.(type) {
@@ -385,14 +437,14 @@ func (dl *dwarfLines) ranges(e *dwarf.Entry) [][2]uint64 {
 	if e.AttrField(dwarf.AttrRanges) == nil && e.AttrField(dwarf.AttrLowpc) == nil {
 		return nil
 	}
-	r, _ := dl.d.Ranges(e)
+	r, _ := u.d.Ranges(e)
 	return r
 }
 
 // readLines reads the unit's whole line program into rows sorted by
 // address.
-func (u *unitInfo) readLines(d *dwarf.Data, cu *dwarf.Entry) error {
-	lr, err := d.LineReader(cu)
+func (u *unitInfo) readLines(cu *dwarf.Entry) error {
+	lr, err := u.d.LineReader(cu)
 	if err != nil || lr == nil {
 		return err // a unit without lines still has inlined calls
 	}
@@ -484,16 +536,16 @@ func (u *unitInfo) subAt(pc uint64) int {
 // nameOf names the function a DIE describes: its linkage name demangled,
 // else its name, else those of the DIE it refers to (abstract origin,
 // specification).
-func (dl *dwarfLines) nameOf(off dwarf.Offset) string {
-	if name, ok := dl.names[off]; ok {
+func (u *unitInfo) nameOf(off dwarf.Offset) string {
+	if name, ok := u.names[off]; ok {
 		return name
 	}
-	name := dl.readName(off, 0)
-	dl.names[off] = name
+	name := u.readName(off, 0)
+	u.names[off] = name
 	return name
 }
 
-func (dl *dwarfLines) readName(off dwarf.Offset, depth int) (name string) {
+func (u *unitInfo) readName(off dwarf.Offset, depth int) (name string) {
 	if off == 0 || depth > 4 {
 		return ""
 	}
@@ -502,7 +554,7 @@ func (dl *dwarfLines) readName(off dwarf.Offset, depth int) (name string) {
 			name = ""
 		}
 	}()
-	rd := dl.d.Reader()
+	rd := u.d.Reader()
 	rd.Seek(off)
 	e, err := rd.Next()
 	if err != nil || e == nil {
@@ -518,7 +570,7 @@ func (dl *dwarfLines) readName(off dwarf.Offset, depth int) (name string) {
 	}
 	for _, a := range []dwarf.Attr{dwarf.AttrAbstractOrigin, dwarf.AttrSpecification} {
 		if ref, ok := e.Val(a).(dwarf.Offset); ok && ref != off {
-			return dl.readName(ref, depth+1)
+			return u.readName(ref, depth+1)
 		}
 	}
 	return ""

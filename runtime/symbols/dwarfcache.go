@@ -36,22 +36,27 @@ func DefaultCacheDir() string {
 }
 
 // section returns s's uncompressed bytes: from the cache when s is
-// compressed and the cache has it, else decompressed (and then cached).
-func (c *dwarfCache) section(s *elf.Section, buildID []byte) ([]byte, error) {
+// compressed and the cache has it (mapped, not read: release unmaps it),
+// else decompressed (and then cached). release is never nil.
+func (c *dwarfCache) section(s *elf.Section, buildID []byte) (data []byte, release func(), err error) {
+	release = func() {}
 	if c == nil || c.dir == "" || len(buildID) == 0 || s.Flags&elf.SHF_COMPRESSED == 0 {
-		return s.Data()
+		data, err = s.Data()
+		return data, release, err
 	}
 	path := filepath.Join(c.dir, "dwarf", fmt.Sprintf("%x", buildID), s.Name)
 	// debug/elf gives a compressed section's Size as its inflated size.
-	if data, err := os.ReadFile(path); err == nil && uint64(len(data)) == s.Size {
-		return data, nil
+	if data, unmap, err := mapFile(path); err == nil {
+		if uint64(len(data)) == s.Size {
+			return data, unmap, nil
+		}
+		unmap()
 	}
-	data, err := s.Data()
-	if err != nil {
-		return nil, err
+	if data, err = s.Data(); err != nil {
+		return nil, release, err
 	}
 	c.store(path, data)
-	return data, nil
+	return data, release, nil
 }
 
 // store writes data to path through a temporary file, so a reader never
