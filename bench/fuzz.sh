@@ -29,6 +29,7 @@ targets="
 ./runtime/symbols FuzzPE
 ./runtime/symbols FuzzPerfMap
 ./runtime/symbols FuzzKallsyms
+./runtime/symbols FuzzKallsymsCache
 ./collectors/etw FuzzETWRecord
 ./collectors/procfs FuzzMapsLine
 ./collectors/procfs FuzzStatLine

@@ -14,6 +14,11 @@ type kallsyms struct {
 	syms  []ksym
 	zero  bool // every address was 0: kptr_restrict hides them
 	cache map[uint64][]Frame
+	// core answers addresses of the kernel image from the cache file
+	// (kallsymscache.go); the first address outside it reads the whole
+	// table into syms.
+	core *coreSyms
+	read bool // kallsyms was read (or failed to read) into syms
 }
 
 type ksym struct {
@@ -29,16 +34,22 @@ const kernelModule = "[kernel.kallsyms]"
 const lastKernelSpan = 1 << 20
 
 // Kernel resolves a kernel address through kallsyms (read once, at the
-// first call). Unknown addresses, and every address when kallsyms shows
-// zeros (kptr_restrict), give a frame with Func "".
+// first call, unless the cache has the kernel image's symbols and the
+// address is in it). Unknown addresses, and every address when kallsyms
+// shows zeros (kptr_restrict), give a frame with Func "".
 func (r *Resolver) Kernel(addr uint64) []Frame {
 	r.stats.Lookups++
-	k := r.loadKallsyms()
+	k := r.openKallsyms()
 	if fr, ok := k.cache[addr]; ok {
 		r.stats.CacheHits++
 		return fr
 	}
-	fr := []Frame{k.frame(addr)}
+	var fr []Frame
+	if k.core.covers(addr) {
+		fr = []Frame{k.core.frame(addr)}
+	} else {
+		fr = []Frame{r.readKallsyms().frame(addr)}
+	}
 	if fr[0].Func == "" {
 		r.stats.Unresolved++
 	}
@@ -46,29 +57,47 @@ func (r *Resolver) Kernel(addr uint64) []Frame {
 	return fr
 }
 
-func (r *Resolver) loadKallsyms() *kallsyms {
+// openKallsyms sets up the kernel's symbols at the first call: from the
+// cache when it has them, else by reading kallsyms (and then caching).
+func (r *Resolver) openKallsyms() *kallsyms {
 	if r.kernel != nil {
 		return r.kernel
 	}
-	r.kernel = &kallsyms{cache: map[uint64][]Frame{}}
+	r.kernel = &kallsyms{cache: map[uint64][]Frame{}, core: r.loadKallsymsCache()}
+	if r.kernel.core == nil {
+		r.readKallsyms()
+	}
+	return r.kernel
+}
+
+// readKallsyms reads the whole of kallsyms, once.
+func (r *Resolver) readKallsyms() *kallsyms {
+	k := r.kernel
+	if k.read {
+		return k
+	}
+	k.read = true
 	f, err := os.Open(r.opts.Kallsyms)
 	if err != nil {
 		r.stats.Failures++
 		r.notice("kallsyms", "symbols: cannot read %s (%v): kernel frames stay unresolved", r.opts.Kallsyms, err)
-		return r.kernel
+		return k
 	}
 	defer f.Close()
-	syms, zero, err := parseKallsyms(f)
+	t, err := readKallsymsTable(f)
 	if err != nil {
 		r.stats.Failures++
 		r.notice("kallsyms", "symbols: reading %s: %v: kernel frames stay unresolved", r.opts.Kallsyms, err)
 	}
-	if zero {
+	if t.allZero {
 		r.notice("kallsyms", "symbols: %s shows only zero addresses (kernel.kptr_restrict): kernel frames stay unresolved; run as root or set kernel.kptr_restrict=0", r.opts.Kallsyms)
-		syms = nil
+		t.syms = nil
 	}
-	r.kernel.syms, r.kernel.zero = syms, zero
-	return r.kernel
+	k.syms, k.zero = t.syms, t.allZero
+	if err == nil && !t.allZero && k.core == nil {
+		r.storeKallsymsCache(t)
+	}
+	return k
 }
 
 func (k *kallsyms) frame(addr uint64) Frame {
@@ -85,6 +114,24 @@ func (k *kallsyms) frame(addr uint64) Frame {
 // one with the fewest leading underscores. A symbol ends where the next
 // symbol of any type starts. Malformed lines are skipped.
 func parseKallsyms(rd io.Reader) (syms []ksym, allZero bool, err error) {
+	t, err := readKallsymsTable(rd)
+	return t.syms, t.allZero, err
+}
+
+// kallsymsTable is what one read of kallsyms gives.
+type kallsymsTable struct {
+	syms    []ksym
+	allZero bool
+	// moduleStarts (sorted) are the addresses of every line with a
+	// [module] column, of any type, and lastStart is the highest address
+	// of any line: what tells the cache which symbols' ends cannot change
+	// while the system runs (coreSymbols).
+	moduleStarts []uint64
+	lastStart    uint64
+}
+
+// readKallsymsTable is parseKallsyms with what the cache needs besides.
+func readKallsymsTable(rd io.Reader) (t kallsymsTable, err error) {
 	// One read of the whole table (5 MB on a distribution kernel), parsed
 	// in place: names go to one arena, made a string once. Per-line
 	// strings made this 50 ms; the kernel takes about 30 more to print it.
@@ -107,7 +154,8 @@ func parseKallsyms(rd io.Reader) (syms []ksym, allZero bool, err error) {
 	found := make([]named, 0, lines)
 	arena := make([]byte, 0, len(data)/3)
 	modules := map[string]string{}
-	allZero = true
+	allZero := true
+	var moduleStarts []uint64
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -138,19 +186,21 @@ func parseKallsyms(rd io.Reader) (syms []ksym, allZero bool, err error) {
 		case 'w':
 			rank = 3
 		}
-		if rank < 0 {
-			continue
-		}
 		rest := line[addrEnd+3:]
 		nameEnd := indexSpace(rest, 0)
 		if nameEnd < 0 {
 			nameEnd = len(rest)
 		}
-		if nameEnd == 0 {
+		m := trimSpace(rest[nameEnd:])
+		inModule := len(m) > 2 && m[0] == '[' && m[len(m)-1] == ']'
+		if inModule {
+			moduleStarts = append(moduleStarts, addr)
+		}
+		if rank < 0 || nameEnd == 0 {
 			continue
 		}
 		module := kernelModule
-		if m := trimSpace(rest[nameEnd:]); len(m) > 2 && m[0] == '[' && m[len(m)-1] == ']' {
+		if inModule {
 			if s, ok := modules[string(m)]; ok {
 				module = s
 			} else {
@@ -165,12 +215,16 @@ func parseKallsyms(rd io.Reader) (syms []ksym, allZero bool, err error) {
 		allZero = false
 	}
 	names := string(arena)
-	syms = make([]ksym, len(found))
+	syms := make([]ksym, len(found))
 	for i := range found {
 		syms[i] = found[i].ksym
 		syms[i].name = names[found[i].off : found[i].off+found[i].n]
 	}
 	slices.Sort(starts)
+	slices.Sort(moduleStarts)
+	if len(starts) > 0 {
+		t.lastStart = starts[len(starts)-1]
+	}
 	slices.SortStableFunc(syms, func(a, b ksym) int {
 		if c := cmp.Compare(a.start, b.start); c != 0 {
 			return c
@@ -202,7 +256,8 @@ func parseKallsyms(rd io.Reader) (syms []ksym, allZero bool, err error) {
 		}
 		out = append(out, s)
 	}
-	return out, allZero, err
+	t.syms, t.allZero, t.moduleStarts = out, allZero, moduleStarts
+	return t, err
 }
 
 // parseHex reads an address of 1 to 16 hex digits, after an optional
