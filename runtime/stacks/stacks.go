@@ -28,6 +28,7 @@ type Table struct {
 	res    Resolver
 	frames map[intern.StackID][]symbols.Frame
 	text   map[intern.StackID]string
+	fmtBuf []byte     // Format's scratch
 	uw     *unwinding // DWARF unwinding, made on first use (unwind.go)
 }
 
@@ -99,29 +100,35 @@ func (t *Table) Frames(id intern.StackID) []symbols.Frame {
 	sp, time, addrs := t.ids.Stack(id)
 	var out []symbols.Frame
 	for i, a := range addrs {
-		look := a
-		if i > 0 && look > 0 {
-			look--
-		}
 		// The resolver's frames are its cache: copy before setting the
 		// address the stack shows.
 		start := len(out)
-		fs := t.resolve(sp, time, look)
-		if look != a && len(fs) > 0 && fs[0].Func == "" {
-			// A "return address" that is really the start of a signal
-			// return trampoline (pushed by the kernel, not by a call)
-			// has nothing before it: name it by itself.
-			if at := t.resolve(sp, time, a); len(at) > 0 && at[0].Func != "" {
-				fs = at
-			}
-		}
-		out = append(out, fs...)
+		out = append(out, t.framesAt(sp, time, i, a)...)
 		for j := start; j < len(out); j++ {
 			out[j].Addr = a
 		}
 	}
 	t.frames[id] = out
 	return out
+}
+
+// framesAt returns the resolver's frames for addrs[i] == a of a stack (its
+// cache: not to be modified).
+func (t *Table) framesAt(sp intern.Space, time uint64, i int, a uint64) []symbols.Frame {
+	look := a
+	if i > 0 && look > 0 {
+		look--
+	}
+	fs := t.resolve(sp, time, look)
+	if look != a && len(fs) > 0 && fs[0].Func == "" {
+		// A "return address" that is really the start of a signal
+		// return trampoline (pushed by the kernel, not by a call) has
+		// nothing before it: name it by itself.
+		if at := t.resolve(sp, time, a); len(at) > 0 && at[0].Func != "" {
+			fs = at
+		}
+	}
+	return fs
 }
 
 func (t *Table) resolve(sp intern.Space, time, addr uint64) []symbols.Frame {
@@ -156,18 +163,25 @@ func (t *Table) Format(id intern.StackID) string {
 	if s, ok := t.text[id]; ok {
 		return s
 	}
-	var b strings.Builder
-	for _, f := range t.Frames(id) {
-		b.WriteString("\t")
-		b.WriteString(f.Name())
-		if f.Module != "" {
-			b.WriteString(" (")
-			b.WriteString(symbols.ModuleBase(f.Module))
-			b.WriteString(")")
+	// Straight from the resolver's frames: a copy of every frame of every
+	// stack (Frames) was most of what printing a large count allocated.
+	b := t.fmtBuf[:0]
+	sp, time, addrs := t.ids.Stack(id)
+	for i, a := range addrs {
+		for _, f := range t.framesAt(sp, time, i, a) {
+			f.Addr = a
+			b = append(b, '\t')
+			b = f.AppendName(b)
+			if f.Module != "" {
+				b = append(b, " ("...)
+				b = append(b, symbols.ModuleBase(f.Module)...)
+				b = append(b, ')')
+			}
+			b = append(b, '\n')
 		}
-		b.WriteString("\n")
 	}
-	s := b.String()
+	t.fmtBuf = b
+	s := string(b)
 	t.text[id] = s
 	return s
 }

@@ -30,36 +30,39 @@ type Frame struct {
 // "0x7f12345678", or "ntdll.dll+0x1234" inside a PE image (an offset
 // in the module can be looked up with the module's PDB; the absolute
 // address, different at each load, cannot).
-func (f Frame) Name() string {
+func (f Frame) Name() string { return string(f.AppendName(nil)) }
+
+// AppendName appends the frame's Name to b.
+func (f Frame) AppendName(b []byte) []byte {
 	if f.Func == "" {
 		if f.ModOffset != 0 && f.Module != "" {
-			return ModuleBase(f.Module) + "+" + hex(f.ModOffset)
+			return appendHex(append(append(b, ModuleBase(f.Module)...), '+'), f.ModOffset)
 		}
-		return hex(f.Addr)
+		return appendHex(b, f.Addr)
 	}
+	b = append(b, f.Func...)
 	if f.Offset == 0 {
-		return f.Func
+		return b
 	}
-	return f.Func + "+" + hex(f.Offset)
+	return appendHex(append(b, '+'), f.Offset)
 }
 
-func hex(v uint64) string {
+func hex(v uint64) string { return string(appendHex(nil, v)) }
+
+// appendHex appends "0x" and v in lower-case hex digits.
+func appendHex(b []byte, v uint64) []byte {
 	const digits = "0123456789abcdef"
-	var b [18]byte
-	i := len(b)
+	var d [16]byte
+	i := len(d)
 	for {
 		i--
-		b[i] = digits[v&15]
+		d[i] = digits[v&15]
 		v >>= 4
 		if v == 0 {
 			break
 		}
 	}
-	i--
-	b[i] = 'x'
-	i--
-	b[i] = '0'
-	return string(b[i:])
+	return append(append(b, "0x"...), d[i:]...)
 }
 
 // Object identifies the file behind a user-space mapping, as recorded when

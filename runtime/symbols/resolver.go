@@ -22,7 +22,8 @@ type Options struct {
 	// and only for units that a looked-up address falls in.
 	NoLines bool
 	// CacheDir, when set, keeps compressed DWARF sections of debug files
-	// decompressed there by build-id (see DefaultCacheDir).
+	// decompressed there by build-id, and the kernel image's symbols by
+	// boot id (see DefaultCacheDir).
 	CacheDir string
 	// Notice receives one line per noteworthy thing (a perf map refused
 	// for its owner, a file replaced since it was mapped, kallsyms
