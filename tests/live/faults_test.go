@@ -82,6 +82,24 @@ func TestTheRunEndsWhenTheTracedProcessExits(t *testing.T) {
 	if r := otrace(t, "run", "-p", "999999", "-e", `otrace.on("sched:sched_switch", func(e) {})`); r.code == 0 || !strings.Contains(r.stderr, "no such process") {
 		t.Errorf("-p of a process that does not exist:\n%v", r)
 	}
+
+	// Of several processes, the last to exit ends the run.
+	short, long := exec.Command("sleep", "0.2"), exec.Command("sleep", "1")
+	for _, c := range []*exec.Cmd{short, long} {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go c.Wait()
+	}
+	start = time.Now()
+	r = otrace(t, "run", "-p", fmt.Sprintf("%d,%d", short.Process.Pid, long.Process.Pid), "-e", `otrace.on("sched:sched_switch", func(e) {})`)
+	mustSucceed(t, r)
+	if el := time.Since(start); el < 800*time.Millisecond || el > 4*time.Second {
+		t.Errorf("with -p of a 0.2 s and a 1 s process the run lasted %v", el)
+	}
+	if s := summaryOf(t, r); s.reason != "the traced processes exited" {
+		t.Errorf("reason %q\n%v", s.reason, r)
+	}
 }
 
 // A profile that cannot be written is a clear error; the other outputs
