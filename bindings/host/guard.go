@@ -36,13 +36,17 @@ const (
 // watchdog aborts a call that runs longer than its limit. The dispatch
 // goroutine bumps seq before and after each outermost call (odd while one
 // runs); a ticker goroutine that sees the same odd seq for longer than the
-// limit aborts the VM running now. Cost per call: two atomic adds.
+// limit aborts the VM running now. A tick that finds no call made since the
+// last one parks the ticker until the next call: an idle tracer does not
+// wake up for it. Cost per call: two atomic adds and an atomic load.
 type watchdog struct {
 	seq     atomic.Uint64
 	vm      atomic.Pointer[tengo.VM]
 	limit   atomic.Int64 // of the running call, as a time.Duration
 	aborted atomic.Uint64
 	reason  atomic.Int32
+	parked  atomic.Bool
+	unpark  chan struct{} // one token: a call started while parked
 	stop    chan struct{}
 	once    sync.Once
 
@@ -53,7 +57,7 @@ type watchdog struct {
 }
 
 func newWatchdog() *watchdog {
-	d := &watchdog{stop: make(chan struct{})}
+	d := &watchdog{stop: make(chan struct{}), unpark: make(chan struct{}, 1)}
 	d.limit.Store(int64(time.Second))
 	go d.watch()
 	return d
@@ -76,6 +80,9 @@ func (d *watchdog) watch() {
 				t.Reset(tick)
 			}
 			s := d.seq.Load()
+			if s%2 == 0 && s == last && !d.park(t, s) {
+				return
+			}
 			if s%2 == 0 || s != last {
 				last, since = s, now
 				continue
@@ -83,6 +90,35 @@ func (d *watchdog) watch() {
 			if now.Sub(since) >= limit && d.aborted.Load() != s {
 				d.abort(s, abortTimeout)
 			}
+		}
+	}
+}
+
+// park stops the ticker t until a call starts after seq s (or the watchdog
+// is closed: false). Parked is set before seq is looked at again, and a
+// call bumps seq before it looks at parked: one of the two sees the other.
+func (d *watchdog) park(t *time.Ticker, s uint64) bool {
+	t.Stop()
+	d.parked.Store(true)
+	if d.seq.Load() == s {
+		select {
+		case <-d.stop:
+			return false
+		case <-d.unpark:
+		}
+	}
+	d.parked.Store(false)
+	t.Reset(watchTickFor(time.Duration(d.limit.Load())))
+	return true
+}
+
+// started is called by each outermost call after it bumped seq: it wakes
+// a parked ticker.
+func (d *watchdog) started() {
+	if d.parked.Load() {
+		select {
+		case d.unpark <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -125,6 +161,7 @@ func (s *Script) guardOuter(vm *tengo.VM, limit time.Duration, fn tengo.Object, 
 		d.limit.Store(int64(limit))
 	}
 	seq := d.seq.Add(1)
+	d.started()
 	d.nest = 1
 	defer func() {
 		d.nest = 0

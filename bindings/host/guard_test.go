@@ -320,3 +320,30 @@ keep("loop_outer", func() { call(func() { return 1 }); for {} })
 		})
 	}
 }
+
+func TestACallAfterAnIdleSpellIsStillAborted(t *testing.T) {
+	// An idle watchdog parks its ticker: the first call after it must wake
+	// it, or a runaway handler would never be stopped.
+	s, fns := load(t, failing, host.Options{Timeout: 50 * time.Millisecond})
+	for round := 0; round < 3; round++ {
+		time.Sleep(200 * time.Millisecond) // many ticks without a call
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			_, err := s.Call1(fns["loop"], &tengo.Int{Value: 0})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			he := handlerError(t, err)
+			if !strings.Contains(he.Msg, "ran longer than 50ms") {
+				t.Errorf("round %d: %q, want it stopped for running longer than 50ms", round, he.Msg)
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("round %d: aborted after %v, limit 50ms", round, took)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("round %d: a looping call after an idle spell was not aborted in 5 s", round)
+		}
+	}
+}
