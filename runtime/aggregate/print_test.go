@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -185,5 +186,39 @@ func TestHistBarsScaleToTheLargestBucket(t *testing.T) {
 			}
 			t.Fatalf("no line with count %d in\n%s", tt.n, a.String())
 		})
+	}
+}
+
+// failAfter accepts n bytes, then fails every write.
+type failAfter struct{ n int }
+
+var errFull = errors.New("no space left on device")
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errFull
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+func TestPrintReturnsTheWriteError(t *testing.T) {
+	a, err := New(Count, "calls", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20000 { // more than the print's buffer holds
+		add(t, a, Key{Kind: IntKey, Int: int64(i)}, 1)
+	}
+	for _, room := range []int{0, 100, 70_000} {
+		if err := a.Print(&failAfter{n: room}); !errors.Is(err, errFull) {
+			t.Errorf("a writer that fails after %d bytes: Print returned %v", room, err)
+		}
+	}
+	var b bytes.Buffer
+	if err := a.Print(&b); err != nil || strings.Count(b.String(), "\n") != 20000 {
+		t.Errorf("Print to a buffer: %v, %d lines", err, strings.Count(b.String(), "\n"))
 	}
 }
