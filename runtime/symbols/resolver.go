@@ -140,6 +140,10 @@ func (r *Resolver) Close() error {
 			closeIt(pm.f)
 		}
 	}
+	if r.kernel != nil && r.kernel.core != nil {
+		r.kernel.core.unmap()
+		r.kernel.core = nil // a later address reads kallsyms
+	}
 	return first
 }
 
