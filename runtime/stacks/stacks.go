@@ -132,9 +132,9 @@ func (t *Table) framesAt(sp intern.Space, time uint64, i int, a uint64) []symbol
 }
 
 func (t *Table) resolve(sp intern.Space, time, addr uint64) []symbols.Frame {
-	unknown := []symbols.Frame{{Addr: addr, Module: "[unknown]"}}
+	unknown := func() []symbols.Frame { return []symbols.Frame{{Addr: addr, Module: "[unknown]"}} }
 	if t.res == nil {
-		return unknown
+		return unknown()
 	}
 	if sp.Kernel {
 		return t.res.Kernel(addr)
@@ -147,7 +147,7 @@ func (t *Table) resolve(sp intern.Space, time, addr uint64) []symbols.Frame {
 	if fs, ok := t.res.JIT(sp.PID, addr); ok {
 		return fs
 	}
-	return unknown
+	return unknown()
 }
 
 // isFile reports whether a mapping's path names a file ("//anon" does
