@@ -87,7 +87,8 @@ stopped and counted as an error.
 
 Environment: OTRACE_PATH adds script library directories (colon-
 separated); OTRACE_CACHE_DIR is where compressed DWARF of debug files is
-kept inflated, by build-id (default ~/.cache/otrace; "off" for none).
+kept inflated, by build-id, and the kernel image's symbols, by boot
+(default ~/.cache/otrace; "off" for none).
 
 Examples:
   otrace run --input sched.rec scripts/cswitch.tengo
