@@ -206,7 +206,7 @@ func (r *Resolver) linesOf(b *binaryFile) *dwarfLines {
 	}
 	b.linesDone = true
 	if b.pe != nil && b.pe.hasDWARF() {
-		dl, err := newDwarfLinesFrom(b.pe.f.DWARF)
+		dl, err := newPEDwarfLines(b.pe.f)
 		if err != nil {
 			r.stats.Failures++
 			r.notice("dwarf:"+b.path, "symbols: %s: DWARF unusable (%v); no inlined frames or lines", b.path, err)

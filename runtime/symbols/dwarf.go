@@ -23,6 +23,7 @@ type dwarfLines struct {
 	whole    *dwarf.Data    // every unit at once: built when a unit needs it
 	wholeErr error
 	loadAll  func() (*dwarf.Data, error) // builds whole
+	line     debugLine                   // the .debug_line of whole and secs
 	cus      []cuRange                   // sorted by lo
 	units    []unitRef                   // by unit number
 	failed   int                         // units that could not be read since the last look
@@ -89,7 +90,11 @@ type inlNode struct {
 func newDwarfLines(ef *elf.File, cache *dwarfCache, buildID []byte) (*dwarfLines, error) {
 	if ef.Type == elf.ET_REL || ef.Section(".zdebug_info") != nil {
 		// Relocations and old-style compression: the standard way.
-		return newDwarfLinesFrom(ef.DWARF)
+		raw, err := rawDwarfSections(ef)
+		if err != nil {
+			return nil, err
+		}
+		return newDwarfLinesFrom(ef.DWARF, raw)
 	}
 	secs, release, err := readDwarfSections(ef, cache, buildID)
 	if err != nil {
@@ -101,7 +106,7 @@ func newDwarfLines(ef *elf.File, cache *dwarfCache, buildID []byte) (*dwarfLines
 			return dl, nil
 		}
 	}
-	dl, err := newDwarfLinesFrom(func() (*dwarf.Data, error) { return secs.data(secs.info) })
+	dl, err := newDwarfLinesFrom(func() (*dwarf.Data, error) { return secs.data(secs.info) }, secs)
 	if err != nil {
 		release()
 		return nil, err
@@ -117,7 +122,7 @@ func indexAranges(secs *dwarfSections) *dwarfLines {
 	if err != nil || len(ranges) == 0 {
 		return nil
 	}
-	dl := &dwarfLines{secs: secs, loadAll: func() (*dwarf.Data, error) { return secs.data(secs.info) }}
+	dl := &dwarfLines{secs: secs, loadAll: func() (*dwarf.Data, error) { return secs.data(secs.info) }, line: secs.debugLine()}
 	byOff := map[uint64]int{}
 	for _, r := range ranges {
 		n, ok := byOff[r.unit]
@@ -133,8 +138,10 @@ func indexAranges(secs *dwarfSections) *dwarfLines {
 }
 
 // newDwarfLinesFrom indexes the DWARF load returns (an ELF file's, or a
-// PE image's through pe.File.DWARF) by walking every unit's first DIE.
-func newDwarfLinesFrom(load func() (*dwarf.Data, error)) (dl *dwarfLines, err error) {
+// PE image's) by walking every unit's first DIE. raw holds the bytes of
+// .debug_info and .debug_line that load reads, to bound the walk and to
+// check line table headers.
+func newDwarfLinesFrom(load func() (*dwarf.Data, error), raw *dwarfSections) (dl *dwarfLines, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			dl, err = nil, fmt.Errorf("malformed DWARF: %v", p)
@@ -144,9 +151,14 @@ func newDwarfLinesFrom(load func() (*dwarf.Data, error)) (dl *dwarfLines, err er
 	if err != nil {
 		return nil, err
 	}
-	dl = &dwarfLines{whole: d, release: func() {}}
+	dl = &dwarfLines{whole: d, line: raw.debugLine(), release: func() {}}
 	rd := d.Reader()
-	for {
+	// Where a unit ends inside an abbreviation code (a LEB128 cut short),
+	// dwarf.Reader.Next returns a null entry without moving, every time:
+	// a fuzzed file made this walk endless. Each entry that moves the
+	// reader takes a byte or more, so a walk of more entries than
+	// .debug_info has bytes is stuck.
+	for n := 0; n <= len(raw.info); n++ {
 		e, err := rd.Next()
 		if err != nil {
 			if len(dl.units) == 0 {
@@ -282,7 +294,7 @@ func (dl *dwarfLines) readUnit(off dwarf.Offset) (u *unitInfo, err error) {
 			if err != nil {
 				return nil, err
 			}
-			return readUnitOf(d, 0)
+			return readUnitOf(d, 0, dl.line)
 		}
 		off = dwarf.Offset(die)
 	}
@@ -292,13 +304,14 @@ func (dl *dwarfLines) readUnit(off dwarf.Offset) (u *unitInfo, err error) {
 	if dl.wholeErr != nil {
 		return nil, dl.wholeErr
 	}
-	return readUnitOf(dl.whole, off)
+	return readUnitOf(dl.whole, off, dl.line)
 }
 
-// readUnitOf reads the line table of the unit at off in d and the
-// address ranges of its functions. Other DIEs (types, variables) are
-// skipped, through DW_AT_sibling where the producer wrote one.
-func readUnitOf(d *dwarf.Data, off dwarf.Offset) (*unitInfo, error) {
+// readUnitOf reads the line table of the unit at off in d (from line,
+// d's .debug_line) and the address ranges of its functions. Other DIEs
+// (types, variables) are skipped, through DW_AT_sibling where the
+// producer wrote one.
+func readUnitOf(d *dwarf.Data, off dwarf.Offset, line debugLine) (*unitInfo, error) {
 	rd := d.Reader()
 	rd.Seek(off)
 	cu, err := rd.Next()
@@ -306,7 +319,7 @@ func readUnitOf(d *dwarf.Data, off dwarf.Offset) (*unitInfo, error) {
 		return nil, fmt.Errorf("unit at %#x: %v", off, err)
 	}
 	u := &unitInfo{d: d, names: map[dwarf.Offset]string{}}
-	if err := u.readLines(cu); err != nil {
+	if err := u.readLines(cu, line); err != nil {
 		return nil, err
 	}
 	for depth := 0; cu.Children && depth >= 0; {
@@ -441,9 +454,12 @@ func (u *unitInfo) ranges(e *dwarf.Entry) [][2]uint64 {
 	return r
 }
 
-// readLines reads the unit's whole line program into rows sorted by
-// address.
-func (u *unitInfo) readLines(cu *dwarf.Entry) error {
+// readLines reads the unit's whole line program, from line, into rows
+// sorted by address.
+func (u *unitInfo) readLines(cu *dwarf.Entry, line debugLine) error {
+	if err := line.checkHeader(cu); err != nil {
+		return err
+	}
 	lr, err := u.d.LineReader(cu)
 	if err != nil || lr == nil {
 		return err // a unit without lines still has inlined calls

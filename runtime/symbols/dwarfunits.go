@@ -53,6 +53,11 @@ func readDwarfSections(ef *elf.File, cache *dwarfCache, buildID []byte) (s *dwar
 	return s, release, nil
 }
 
+// debugLine returns the .debug_line that data's line tables are read from.
+func (s *dwarfSections) debugLine() debugLine {
+	return debugLine{data: s.line, order: s.order}
+}
+
 // data returns a dwarf.Data over info: the whole .debug_info, or the
 // bytes of one unit, whose offsets then count from its start.
 func (s *dwarfSections) data(info []byte) (*dwarf.Data, error) {

@@ -55,7 +55,7 @@ func TestUnitsReadAloneAgreeWithTheWholeSection(t *testing.T) {
 			if alone == nil {
 				t.Fatal("no usable .debug_aranges")
 			}
-			whole, err := newDwarfLinesFrom(func() (*dwarf.Data, error) { return secs.data(secs.info) })
+			whole, err := newDwarfLinesFrom(func() (*dwarf.Data, error) { return secs.data(secs.info) }, secs)
 			if err != nil {
 				t.Fatal(err)
 			}
