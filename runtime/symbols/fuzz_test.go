@@ -125,7 +125,7 @@ func resolvePEBytes(data []byte) []Frame {
 }
 
 func FuzzPE(f *testing.F) {
-	for _, name := range []string{"tiny.dll", "tiny-stripped.dll"} {
+	for _, name := range []string{"tiny.dll", "tiny-stripped.dll", "tiny-dwarf.dll"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

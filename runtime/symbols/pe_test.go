@@ -380,3 +380,24 @@ func TestUserSurvivesBadPEs(t *testing.T) {
 		}
 	})
 }
+
+// tiny-dwarf.dll is tiny.dll assembled with DWARF 5 line tables
+// (testdata/README.md): its addresses get the assembly source's lines.
+func TestPEDwarfLinesNameTheSourceLine(t *testing.T) {
+	r := New(Options{Symfs: symfsWith(t, "tiny-dwarf.dll", "C/Windows/System32/tiny.dll"), DebugDirs: []string{}})
+	defer r.Close()
+	obj := Object{PID: 40, Path: tinyWinDir, Start: tinyLoad}
+	for _, tc := range []struct {
+		rva  uint64
+		name string
+		line int
+	}{
+		{0x1020, "TinyAdd", lineOf(t, testdata(t, "tiny-dll.s"), "lea\t(%rcx,%rdx), %rax")},
+		{0x1043, "TinyMul", lineOf(t, testdata(t, "tiny-dll.s"), "call\ttiny_static")},
+	} {
+		fr := r.User(obj, tinyLoad+tc.rva)
+		if len(fr) != 1 || fr[0].Name() != tc.name || !strings.HasSuffix(fr[0].File, "tiny-dll.s") || fr[0].Line != tc.line {
+			t.Errorf("RVA %#x resolved to %+v, want %s at tiny-dll.s:%d", tc.rva, fr, tc.name, tc.line)
+		}
+	}
+}
