@@ -59,22 +59,7 @@ func (c *dwarfCache) section(s *elf.Section, buildID []byte) (data []byte, relea
 	return data, release, nil
 }
 
-// store writes data to path through a temporary file, so a reader never
-// sees half an entry; a cache that cannot be written is no error.
+// store writes data to path; a cache that cannot be written is no error.
 func (c *dwarfCache) store(path string, data []byte) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr != nil || cerr != nil {
-		os.Remove(tmp.Name())
-		return
-	}
-	if os.Rename(tmp.Name(), path) != nil {
-		os.Remove(tmp.Name())
-	}
+	writeCacheFile(path, data, 0o755)
 }

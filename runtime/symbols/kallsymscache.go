@@ -346,19 +346,10 @@ func (r *Resolver) storeKallsymsCache(t kallsymsTable) {
 	if err != nil {
 		return
 	}
+	if writeCacheFile(path, data, 0o700) != nil {
+		return
+	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*") // mode 0600
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	if cerr := tmp.Close(); werr != nil || cerr != nil || os.Rename(tmp.Name(), path) != nil {
-		os.Remove(tmp.Name())
-		return
-	}
 	// A boot's file is of no use after it: one per boot would pile up.
 	if old, err := os.ReadDir(dir); err == nil {
 		for _, e := range old {
