@@ -88,17 +88,20 @@ type inlNode struct {
 // newDwarfLines indexes the DWARF of an ELF file, its compressed
 // sections read through cache.
 func newDwarfLines(ef *elf.File, cache *dwarfCache, buildID []byte) (*dwarfLines, error) {
-	if ef.Type == elf.ET_REL || ef.Section(".zdebug_info") != nil {
-		// Relocations and old-style compression: the standard way.
-		raw, err := rawDwarfSections(ef)
-		if err != nil {
-			return nil, err
-		}
-		return newDwarfLinesFrom(ef.DWARF, raw)
-	}
 	secs, release, err := readDwarfSections(ef, cache, buildID)
 	if err != nil {
 		return nil, err
+	}
+	if ef.Type == elf.ET_REL {
+		// Relocations: the standard way, which applies them; secs holds
+		// the same bytes unrelocated, for the header checks.
+		dl, err := newDwarfLinesFrom(ef.DWARF, secs)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		dl.release = release
+		return dl, nil
 	}
 	if len(secs.aranges) > 0 {
 		if dl := indexAranges(secs); dl != nil {

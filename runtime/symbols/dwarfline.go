@@ -3,7 +3,6 @@ package symbols
 import (
 	"bytes"
 	"debug/dwarf"
-	"debug/elf"
 	"encoding/binary"
 	"fmt"
 )
@@ -14,36 +13,6 @@ import (
 type debugLine struct {
 	data  []byte
 	order binary.ByteOrder
-}
-
-// rawDwarfSections reads ef's .debug_info and .debug_line (or their
-// .zdebug_ forms, inflated) for the DWARF that ef.DWARF builds: the last
-// section of either name, as there. The bytes are not relocated: in a
-// relocatable file relocations patch addresses and string offsets, never
-// the lengths and counts these bytes are read for.
-func rawDwarfSections(ef *elf.File) (*dwarfSections, error) {
-	s := &dwarfSections{order: ef.ByteOrder}
-	for _, sec := range ef.Sections {
-		var dst *[]byte
-		switch sec.Name {
-		case ".debug_info", ".zdebug_info":
-			dst = &s.info
-		case ".debug_line", ".zdebug_line":
-			dst = &s.line
-		default:
-			continue
-		}
-		*dst = nil
-		if sec.Type == elf.SHT_NOBITS {
-			continue
-		}
-		data, err := sec.Data()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sec.Name, err)
-		}
-		*dst = data
-	}
-	return s, nil
 }
 
 // Forms a DWARF 5 line table header describes its entries with, as

@@ -43,10 +43,11 @@ func checkTinyLineTable(t *testing.T, data []byte) error {
 	if err != nil || cu == nil || cu.Tag != dwarf.TagCompileUnit {
 		t.Fatalf("first entry %+v, %v", cu, err)
 	}
-	raw, err := rawDwarfSections(ef)
+	raw, release, err := readDwarfSections(ef, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer release()
 	return raw.debugLine().checkHeader(cu)
 }
 

@@ -20,8 +20,8 @@ type dwarfSections struct {
 	aranges                             []byte
 }
 
-// readDwarfSections reads ef's DWARF sections through the cache. release
-// frees what the cache mapped.
+// readDwarfSections reads ef's DWARF sections, .debug_ or GNU's older
+// .zdebug_, through the cache. release frees what the cache mapped.
 func readDwarfSections(ef *elf.File, cache *dwarfCache, buildID []byte) (s *dwarfSections, release func(), err error) {
 	var releases []func()
 	release = func() {
@@ -39,14 +39,17 @@ func readDwarfSections(ef *elf.File, cache *dwarfCache, buildID []byte) (s *dwar
 		{"aranges", &s.aranges},
 	} {
 		es := ef.Section(".debug_" + sec.name)
+		if es == nil {
+			es = ef.Section(".zdebug_" + sec.name) // GNU's older compression
+		}
 		if es == nil || es.Type == elf.SHT_NOBITS {
 			continue
 		}
-		data, rel, err := cache.section(es, buildID)
+		data, rel, err := cache.section(es, buildID) // debug/elf inflates .zdebug_
 		releases = append(releases, rel)
 		if err != nil {
 			release()
-			return nil, func() {}, fmt.Errorf(".debug_%s: %w", sec.name, err)
+			return nil, func() {}, fmt.Errorf("%s: %w", es.Name, err)
 		}
 		*sec.dst = data
 	}

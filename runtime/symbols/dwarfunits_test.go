@@ -1,6 +1,7 @@
 package symbols
 
 import (
+	"bytes"
 	"debug/dwarf"
 	"debug/elf"
 	"encoding/binary"
@@ -8,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // Units read alone (indexed by .debug_aranges) must name every address as
@@ -234,5 +237,67 @@ func TestCrossUnitForms(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// GNU's older compression (.zdebug_*, gcc -gz=zlib-gnu) is read like
+// the rest (aranges, units alone; it went through elf.File.DWARF whole),
+// and a header that lies about the inflated size is an error, at once.
+func TestZdebugSectionsAreInflatedWithoutTrustingTheirSize(t *testing.T) {
+	needLinux(t)
+	needTool(t, "gcc")
+	dir := t.TempDir()
+	plain, zbin := filepath.Join(dir, "plain"), filepath.Join(dir, "zdebug")
+	run(t, dir, "gcc", "-O2", "-g", "-o", plain, testdata(t, "fixture.c"))
+	run(t, dir, "gcc", "-O2", "-g", "-gz=zlib-gnu", "-o", zbin, testdata(t, "fixture.c"))
+	open := func(path string) (*elf.File, *dwarfLines) {
+		ef, err := elf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ef.Close() })
+		dl, err := newDwarfLines(ef, nil, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return ef, dl
+	}
+	zef, zdl := open(zbin)
+	if zef.Section(".zdebug_info") == nil {
+		t.Fatal("gcc -gz=zlib-gnu wrote no .zdebug_info")
+	}
+	_, pdl := open(plain)
+	text := zef.Section(".text")
+	inlined := 0
+	for pc := text.Addr; pc < text.Addr+text.Size; pc++ {
+		z, p := zdl.frames(pc), pdl.frames(pc)
+		if !reflect.DeepEqual(z, p) {
+			t.Fatalf("at %#x: from .zdebug_ %+v, from .debug_ %+v", pc, z, p)
+		}
+		if len(z) > 1 {
+			inlined++
+		}
+	}
+	if inlined == 0 {
+		t.Error("no address had inlined frames: the comparison saw too little")
+	}
+
+	// Claim 2^40 bytes in .zdebug_info's header.
+	data, err := os.ReadFile(zbin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := zef.Section(".zdebug_info")
+	binary.BigEndian.PutUint64(data[info.Offset+4:], 1<<40)
+	ef, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := newDwarfLines(ef, nil, nil); err == nil || !strings.Contains(err.Error(), ".zdebug_info") {
+		t.Errorf("a .zdebug_info claiming 2^40 bytes: %v", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("refusing it took %v", took)
 	}
 }

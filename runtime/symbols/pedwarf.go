@@ -14,11 +14,9 @@ import (
 // readPEDwarfSections reads the DWARF sections of a PE image that lookups
 // use (not .debug_types or .debug_loclists) the way pe.File.DWARF reads
 // them: .debug_x or .zdebug_x (the last of either name), cut to the
-// section's virtual size, inflated when it starts with "ZLIB". Go writes
-// its Windows DWARF that way. The difference is the size in the ZLIB
-// header: pe.File.DWARF allocates that size before inflating, so a
-// damaged header that claimed a terabyte killed the process with a fatal
-// out-of-memory error. Here the buffer grows only as data inflates.
+// section's virtual size, inflated when it starts with "ZLIB" (Go writes
+// its Windows DWARF that way), but without trusting the size the ZLIB
+// header claims (inflateZLIB).
 func readPEDwarfSections(f *pe.File) (*dwarfSections, error) {
 	s := &dwarfSections{order: binary.LittleEndian}
 	dst := map[string]*[]byte{
@@ -52,6 +50,17 @@ func peDwarfSection(s *pe.Section) ([]byte, error) {
 	if 0 < s.VirtualSize && s.VirtualSize < s.Size {
 		b = b[:s.VirtualSize]
 	}
+	return inflateZLIB(b)
+}
+
+// inflateZLIB returns the contents of a GNU-compressed DWARF section
+// (.zdebug_*: "ZLIB", the inflated size big-endian in 8 bytes, then a
+// zlib stream), or b itself when it is not one. The buffer grows only as
+// data inflates: pe.File.DWARF allocates the size the header claims, so a
+// damaged header that claimed a terabyte killed the process with a fatal
+// out-of-memory error. (debug/elf inflates .zdebug_ sections itself,
+// growing as it reads.)
+func inflateZLIB(b []byte) ([]byte, error) {
 	if len(b) < 12 || string(b[:4]) != "ZLIB" {
 		return b, nil
 	}
